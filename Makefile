@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := common $(wildcard services/*) gateway
+STAMP := $(VENV)/.installed
+
+.PHONY: venv infra demo demo-keep test unit integration clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e $(p)))
+	touch $(STAMP)
+
+# Starts RabbitMQ/PostgreSQL when this user may (root, CI); otherwise says how to.
+infra:
+	@scripts/infra.sh ensure
+
+demo: venv infra
+	$(PY) -m demo.run
+
+demo-keep: venv infra
+	$(PY) -m demo.run --keep-running
+
+test: venv infra
+	$(PY) -m pytest
+
+unit: venv
+	$(PY) -m pytest -m "not integration"
+
+integration: venv infra
+	$(PY) -m pytest -m integration
+
+clean:
+	rm -rf $(VENV) var

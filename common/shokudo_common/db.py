@@ -1,0 +1,51 @@
+"""One PostgreSQL database per service, reached through a nameko dependency.
+
+The engine lives as long as the container; each worker gets its own session, closed when the
+worker ends. psycopg2 is made cooperative with eventlet (psycogreen) so that a slow query parks
+one green thread instead of the whole service.
+"""
+
+from psycogreen.eventlet import patch_psycopg
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+patch_psycopg()
+
+
+def psycopg2_uri(uri):
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which blocks the eventlet hub."""
+    if uri.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + uri[len("postgresql://"):]
+    return uri
+
+
+def make_engine(uri, pool_size=10):
+    return create_engine(
+        psycopg2_uri(uri), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+    )
+
+
+class Database(DependencyProvider):
+    """Injects a SQLAlchemy session per worker; the service commits when its work is whole."""
+
+    def __init__(self, config_key="DB_URI"):
+        self.config_key = config_key
+        self.sessions = {}
+
+    def setup(self):
+        self.engine = make_engine(self.container.config[self.config_key])
+        self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        session = self.make_session()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()

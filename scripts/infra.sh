@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Make sure RabbitMQ and PostgreSQL answer on 127.0.0.1, starting them when this machine can.
+#   scripts/infra.sh check    say what is down and how to start it (exit 1 if anything is)
+#   scripts/infra.sh ensure   start what is down (needs root, as in CI), then check
+set -u
+mode=${1:-check}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+wait_for() {
+  local what=$1 probe=$2
+  for _ in $(seq 1 60); do
+    $probe && return 0
+    sleep 1
+  done
+  echo "$what did not come up within 60 s" >&2
+  return 1
+}
+
+if [ "$mode" = ensure ]; then
+  if ! pg_up; then
+    echo "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    wait_for PostgreSQL pg_up || exit 1
+  fi
+  if ! amqp_up; then
+    echo "starting RabbitMQ"
+    rabbitmq-server -detached
+    wait_for RabbitMQ amqp_up || exit 1
+  fi
+  # The integration tests give themselves a vhost through the management API.
+  if command -v rabbitmq-plugins >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null
+  then
+    rabbitmq-plugins enable rabbitmq_management >/dev/null
+    wait_for "RabbitMQ management" "eval (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null"
+  fi
+fi
+
+missing=0
+if ! pg_up; then
+  missing=1
+  echo "PostgreSQL does not answer on 127.0.0.1:5432. Start it with:" >&2
+  echo "  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start" >&2
+fi
+if ! amqp_up; then
+  missing=1
+  echo "RabbitMQ does not answer on 127.0.0.1:5672. Start it with:  rabbitmq-server -detached" >&2
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then
+  missing=1
+  echo "RabbitMQ's management API does not answer on 127.0.0.1:15672. Enable it with:" >&2
+  echo "  rabbitmq-plugins enable rabbitmq_management" >&2
+fi
+exit $missing

@@ -1,0 +1,1 @@
+"""The directory service: partner restaurants (提携飲食店) and where families can eat."""
