@@ -11,7 +11,7 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet --upgrade pip==26.3
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e $(p)))
 	touch $(STAMP)
