@@ -181,7 +181,9 @@ class Stack:
         return self.port_base + offset + 10 * replica
 
     def start_smtp_sink(self):
-        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        # aiosmtpd's Mailbox builds the maildir only when the folder is missing: build it whole.
+        for part in ("tmp", "new", "cur"):
+            (self.mail_dir / part).mkdir(parents=True, exist_ok=True)
         log_path = self.var_dir / "smtp-sink.log"
         command = [
             sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",

@@ -1,0 +1,1 @@
+"""The issuance service: each region's program and the monthly runs that grant meal tickets."""

@@ -1,0 +1,170 @@
+"""Issuance as a nameko service: a thin entrypoint over the domain, the roster and the runs.
+
+Operators set each region's program and may start a run by hand; a timer in every replica
+starts the run that is due and finishes runs left half-way. The database, not the number of
+replicas, makes every run happen once.
+"""
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from shokudo_common.db import Database
+from shokudo_common.entrypoints import rpc
+from shokudo_common.errors import NotFound, ShokudoError
+from shokudo_common.handlers import on_event
+from shokudo_common.logs import CorrelationId
+from shokudo_common.operations import OperationalEndpoints
+from shokudo_common.outbox import Outbox
+from shokudo_common.validation import load
+
+from issuance import domain, roster, runs
+from issuance.clock import Clock, ConfiguredTimer
+from issuance.models import Program
+from issuance.schemas import (
+    ProgramIn, ProgramOut, RegionRequest, RosterFact, RunOut, RunRequest,
+)
+
+log = logging.getLogger(__name__)
+
+timer = ConfiguredTimer.decorator
+
+
+class IssuanceService(OperationalEndpoints):
+    name = "issuance"
+
+    correlation = CorrelationId()
+    db = Database()
+    outbox = Outbox()
+    clock = Clock()
+
+    # -- programs -------------------------------------------------------------------------
+
+    @rpc
+    def upsert_program(self, region_id, data):
+        """Create or replace a region's program; fields left out take the defaults.
+
+        A change applies to runs opened afterwards: a run keeps the amount and time zone it
+        was opened with.
+        """
+        body = dict(data, region_id=region_id) if isinstance(data, dict) else data
+        fields = load(ProgramIn(), body)
+        upsert = insert(Program).values(**fields).on_conflict_do_update(
+            index_elements=[Program.region_id], set_=dict(fields, updated_at=func.now()),
+        ).returning(Program)
+        program = self.db.scalars(upsert, execution_options={"populate_existing": True}).one()
+        self.db.commit()
+        log.info("program saved", extra={"region_id": program.region_id})
+        return ProgramOut().dump(program)
+
+    @rpc
+    def get_program(self, region_id):
+        return ProgramOut().dump(self._program(region_id))
+
+    @rpc
+    def list_programs(self):
+        programs = self.db.scalars(select(Program).order_by(Program.region_id)).all()
+        return ProgramOut(many=True).dump(programs)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    @rpc
+    def start_run(self, region_id, period):
+        """Grant every active household of the region one ticket for ``period``, once.
+
+        Calling again returns the same run: finished, or carried on from where it stopped.
+        """
+        request = load(RunRequest(), {"region_id": region_id, "period": period})
+        run = self._carry_out(request["region_id"], request["period"])
+        return RunOut().dump(run)
+
+    @rpc
+    def get_run(self, region_id, period):
+        request = load(RunRequest(), {"region_id": region_id, "period": period})
+        run = runs.find(self.db, request["region_id"], request["period"])
+        if run is None:
+            raise NotFound("run_not_found", f"no issuance run for {region_id} in {period}",
+                           {"region_id": region_id, "period": period})
+        return RunOut().dump(run)
+
+    @rpc
+    def roster_count(self, region_id):
+        """How many households a run of the region would grant if it started now."""
+        load(RegionRequest(), {"region_id": region_id})
+        return roster.count_active(self.db, region_id)
+
+    @timer("ISSUANCE_TIMER_SECONDS", default=60)
+    def start_due_runs(self):
+        """Finish runs left running, and start each region's run once its issue day has come.
+
+        Every replica does this; the runs' unique keys and row locks make them take turns.
+        """
+        now = self.clock.now()
+        due = set(runs.unfinished(self.db))
+        for program in self.db.scalars(select(Program)).all():
+            period = _schedule(program).due_period(now)
+            if period is not None:
+                due.add((program.region_id, period))
+
+        for region_id, period in sorted(due):
+            self._carry_out_on_time(region_id, period)
+
+    def _carry_out_on_time(self, region_id, period):
+        try:
+            self._carry_out(region_id, period)
+        # One region's failure must not keep the others waiting; the next tick retries it.
+        except (ShokudoError, SQLAlchemyError) as error:
+            self.db.rollback()
+            log.error("issuance run not carried out", extra={
+                "region_id": region_id, "period": str(period), "error": type(error).__name__,
+            })
+
+    def _carry_out(self, region_id, period):
+        run = runs.find(self.db, region_id, period)
+        if run is None:
+            program = self._program(region_id)
+            now = self.clock.now()
+            domain.ensure_started(_schedule(program), period, now)
+            run = runs.open_run(self.db, program, period, now)
+        if run.status == domain.COMPLETED:
+            return run
+        return runs.carry_out(self.db, self.outbox, run.id, self.clock.now())
+
+    def _program(self, region_id):
+        program = self.db.get(Program, str(region_id))
+        if program is None:
+            raise NotFound("program_not_found", f"no program for region {region_id}",
+                           {"region_id": region_id})
+        return program
+
+    # -- roster ---------------------------------------------------------------------------
+
+    @on_event("enrollment", "household_enrolled")
+    def household_enrolled(self, payload):
+        self._update_roster("household_enrolled", payload)
+
+    @on_event("enrollment", "household_suspended")
+    def household_suspended(self, payload):
+        self._update_roster("household_suspended", payload)
+
+    @on_event("enrollment", "household_reinstated")
+    def household_reinstated(self, payload):
+        self._update_roster("household_reinstated", payload)
+
+    @on_event("enrollment", "household_withdrawn")
+    def household_withdrawn(self, payload):
+        self._update_roster("household_withdrawn", payload)
+
+    def _update_roster(self, event_type, payload):
+        fact = load(RosterFact(), payload)
+        household = roster.apply(self.db, event_type, fact)
+        log.info("roster updated", extra={
+            "household_id": household.household_id, "region_id": household.region_id,
+            "status": household.status,
+        })
+
+
+def _schedule(program):
+    return domain.Schedule(issue_day=program.issue_day, time_zone=program.time_zone)

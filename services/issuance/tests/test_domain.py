@@ -1,0 +1,73 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from shokudo_common.errors import InvalidInput
+from shokudo_common.periods import Period, validity_window
+
+from issuance import domain
+
+TOKYO = domain.Schedule(issue_day=20, time_zone="Asia/Tokyo")
+LOS_ANGELES = domain.Schedule(issue_day=20, time_zone="America/Los_Angeles")
+UTC = timezone.utc
+
+
+def test_tickets_issued_on_20_february_are_usable_through_march_in_tokyo():
+    window = validity_window(Period(2026, 2), "Asia/Tokyo")
+
+    assert window.starts_at.isoformat() == "2026-03-01T00:00:00+09:00"
+    assert window.ends_at.isoformat() == "2026-04-01T00:00:00+09:00"
+    assert (window.first_day.isoformat(), window.last_day.isoformat()) == (
+        "2026-03-01", "2026-03-31")
+    # 1 March 00:00 in Tokyo is still 28 February in UTC.
+    assert window.contains(datetime(2026, 2, 28, 15, 0, tzinfo=UTC))
+    assert not window.contains(datetime(2026, 2, 28, 14, 59, tzinfo=UTC))
+
+
+def test_tickets_issued_in_december_are_usable_in_january_of_the_next_year():
+    window = validity_window(Period(2026, 12), "Asia/Tokyo")
+
+    assert window.starts_at.isoformat() == "2027-01-01T00:00:00+09:00"
+    assert window.ends_at.isoformat() == "2027-02-01T00:00:00+09:00"
+    assert window.last_day.isoformat() == "2027-01-31"
+
+
+@pytest.mark.parametrize("schedule, moment, due", [
+    # Tokyo is ahead of UTC: its 20th begins while the UTC date is the 19th.
+    (TOKYO, datetime(2026, 2, 19, 14, 59, tzinfo=UTC), None),
+    (TOKYO, datetime(2026, 2, 19, 15, 0, tzinfo=UTC), Period(2026, 2)),
+    # Los Angeles is behind: the UTC date is the 20th before its own 20th begins.
+    (LOS_ANGELES, datetime(2026, 2, 20, 7, 59, tzinfo=UTC), None),
+    (LOS_ANGELES, datetime(2026, 2, 20, 8, 0, tzinfo=UTC), Period(2026, 2)),
+    # 1 March 00:30 in Tokyo: a new local month whose issue day is still to come.
+    (TOKYO, datetime(2026, 2, 28, 15, 30, tzinfo=UTC), None),
+])
+def test_a_run_is_due_from_the_local_issue_day(schedule, moment, due):
+    assert schedule.due_period(moment) == due
+
+
+def test_a_period_whose_issue_day_has_not_come_is_refused_with_its_start():
+    with pytest.raises(InvalidInput) as raised:
+        domain.ensure_started(TOKYO, Period(2026, 2), datetime(2026, 2, 19, 14, 59, tzinfo=UTC))
+
+    assert raised.value.code == "period_not_started"
+    assert raised.value.details["starts_at"] == "2026-02-20T00:00:00+09:00"
+
+
+def test_an_earlier_period_may_still_be_run():
+    domain.ensure_started(TOKYO, Period(2026, 1), datetime(2026, 2, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("current, event_type, expected", [
+    (None, "household_enrolled", domain.ACTIVE),
+    (None, "household_suspended", domain.SUSPENDED),
+    # A suspension overtook the enrolment on its way here: the late enrolment changes nothing.
+    (domain.SUSPENDED, "household_enrolled", domain.SUSPENDED),
+    (domain.ACTIVE, "household_suspended", domain.SUSPENDED),
+    (domain.SUSPENDED, "household_reinstated", domain.ACTIVE),
+    (domain.ACTIVE, "household_withdrawn", domain.WITHDRAWN),
+    (domain.WITHDRAWN, "household_reinstated", domain.WITHDRAWN),
+    (domain.WITHDRAWN, "household_enrolled", domain.WITHDRAWN),
+])
+def test_late_or_final_facts_do_not_change_the_roster(current, event_type, expected):
+    assert domain.roster_status(current, event_type) == expected

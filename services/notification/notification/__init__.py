@@ -1,0 +1,1 @@
+"""The notification service: tells families (and card households' organisations) what happened."""

@@ -1,0 +1,87 @@
+"""Messages as people read them: Jinja2 templates kept in the package, Japanese and English.
+
+Each file ``templates/<template>.txt`` holds, side by side, a subject block and a body block
+per language (``subject_ja``, ``body_ja``, ``subject_en``, ``body_en``), so that one edit
+keeps both languages in step. A message shows its languages in the order its reader prefers:
+subjects joined with " / ", bodies one after the other.
+"""
+
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+WEEKDAYS_JA = "月火水木金土日"
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+BETWEEN_LANGUAGES = "\n\n" + "-" * 40 + "\n\n"
+
+
+def yen_ja(amount):
+    return f"{amount:,}円"
+
+
+def yen_en(amount):
+    # Spelled out: "¥" alone is easy to misread as "Y" or as yuan on a small screen.
+    return f"{amount:,} yen"
+
+
+def date_ja(day):
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
+
+
+def date_en(day):
+    # Spelled out here rather than with strftime, which follows the process locale.
+    return f"{WEEKDAYS_EN[day.weekday()]} {day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def datetime_ja(moment):
+    return f"{date_ja(moment.date())} {moment:%H:%M}"
+
+
+def datetime_en(moment):
+    return f"{date_en(moment.date())}, {moment:%H:%M}"
+
+
+def _environment():
+    # Plain text mail: nothing to escape, and a missing fact must fail loudly, not print "".
+    environment = Environment(
+        loader=PackageLoader("notification", "templates"), undefined=StrictUndefined,
+        autoescape=False, trim_blocks=True, lstrip_blocks=True,
+    )
+    environment.filters.update(
+        yen_ja=yen_ja, yen_en=yen_en, date_ja=date_ja, date_en=date_en,
+        datetime_ja=datetime_ja, datetime_en=datetime_en,
+    )
+    return environment
+
+
+ENVIRONMENT = _environment()
+
+
+@dataclass(frozen=True)
+class Letter:
+    subject: str
+    body: str
+
+
+def render(template_name, languages, facts):
+    """The subject and body of ``template_name`` in ``languages``, the first one leading."""
+    template = ENVIRONMENT.get_template(f"{template_name}.txt")
+    context = template.new_context(dict(facts))
+
+    subjects = [_block(template, context, f"subject_{language}") for language in languages]
+    bodies = [_block(template, context, f"body_{language}") for language in languages]
+
+    return Letter(subject=" / ".join(subjects), body=BETWEEN_LANGUAGES.join(bodies) + "\n")
+
+
+def render_message(message):
+    """What a decided message says; a skipped message says nothing."""
+    if message.skip_reason:
+        return None
+    return render(message.template, message.languages, message.facts)
+
+
+def _block(template, context, name):
+    return "".join(template.blocks[name](context)).strip()

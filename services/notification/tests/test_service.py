@@ -1,0 +1,361 @@
+import pytest
+from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+
+from shokudo_common.errors import InvalidInput, Unavailable
+from shokudo_common.testing import outbox_writer
+
+from notification.mailer import SmtpMailer, SmtpSettings
+from notification.service import NotificationService
+
+REGION = "hoshizora-ku"
+RUN = "0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f"
+ORGANISATION_A = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
+ORGANISATION_B = "8e3a2b1f-4c5d-4e6f-9071-8293a4b5c6d7"
+RESTAURANT = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+
+HANA = "11111111-1111-4111-8111-111111111111"      # app, Japanese, has an email
+SMITH = "22222222-2222-4222-8222-222222222222"     # app, English, has an email
+NO_MAIL = "33333333-3333-4333-8333-333333333333"   # app, no email
+CARD_A2 = "44444444-4444-4444-8444-444444444444"   # card, organisation A
+CARD_A10 = "55555555-5555-4555-8555-555555555555"  # card, organisation A
+CARD_B1 = "66666666-6666-4666-8666-666666666666"   # card, organisation B (no email), ref B-1
+UNKNOWN = "77777777-7777-4777-8777-777777777777"   # not known to enrollment any more
+
+HANA_EMAIL = "hana.family@example.jp"
+SMITH_EMAIL = "smith.family@example.com"
+ORGANISATION_A_EMAIL = "staff@aozora-support.example.jp"
+
+
+def contact(household_id, channel, language="ja", email=None, organisation=ORGANISATION_A,
+            external_ref=None):
+    organisation_email = ORGANISATION_A_EMAIL if organisation == ORGANISATION_A else None
+    return {
+        "household_id": household_id, "channel": channel, "language": language,
+        "email": email, "organisation_id": organisation,
+        "organisation_name": "あおぞら子ども支援の会" if organisation == ORGANISATION_A else "みなと会",
+        "organisation_email": organisation_email, "external_ref": external_ref,
+        # A field enrollment must never send; if it ever did, no message may show it.
+        "guardian_name": "山田花子",
+    }
+
+
+@pytest.fixture
+def enrollment(enrollment):
+    enrollment.add(contact(HANA, "app", "ja", HANA_EMAIL, external_ref="A-1"))
+    enrollment.add(contact(SMITH, "app", "en", SMITH_EMAIL, external_ref="A-3"))
+    enrollment.add(contact(NO_MAIL, "app", "ja", None, external_ref="A-4"))
+    enrollment.add(contact(CARD_A2, "card", external_ref="A-2"))
+    enrollment.add(contact(CARD_A10, "card", external_ref="A-10"))
+    enrollment.add(contact(CARD_B1, "card", organisation=ORGANISATION_B, external_ref="B-1"))
+    return enrollment
+
+
+def make_service(session, enrollment, smtp_port):
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp_port, timeout_seconds=5))
+    return worker_factory(NotificationService, db=session, outbox=outbox_writer(),
+                          enrollment=enrollment, mailer=mailer)
+
+
+@pytest.fixture
+def service(session, enrollment, smtp_sink):
+    return make_service(session, enrollment, smtp_sink.port)
+
+
+def tickets_issued(*household_ids, event_id="aaaaaaaa-0000-4000-8000-000000000001"):
+    return {
+        "event_id": event_id, "run_id": RUN, "region_id": REGION, "period": "2026-02",
+        "amount_yen": 3000, "time_zone": "Asia/Tokyo",
+        "valid_from": "2026-03-01T00:00:00+09:00", "valid_until": "2026-04-01T00:00:00+09:00",
+        "first_day": "2026-03-01", "last_day": "2026-03-31",
+        "grants": [
+            {"grant_id": f"9999999{index}-0000-4000-8000-000000000000",
+             "household_id": household_id,
+             "organisation_id": ORGANISATION_B if household_id == CARD_B1 else ORGANISATION_A}
+            for index, household_id in enumerate(household_ids)
+        ],
+    }
+
+
+def ticket_redeemed(household_id, applied_yen=1200, balance_yen=1800, pay_at_counter_yen=0,
+                    event_id="bbbbbbbb-0000-4000-8000-000000000001"):
+    # Instants as PostgreSQL might hand them over, in UTC: the local day must still be right.
+    return {
+        "event_id": event_id, "redemption_id": "cccccccc-0000-4000-8000-000000000001",
+        "household_id": household_id, "organisation_id": ORGANISATION_A, "region_id": REGION,
+        "restaurant_id": RESTAURANT, "applied_yen": applied_yen, "balance_yen": balance_yen,
+        "pay_at_counter_yen": pay_at_counter_yen,
+        "valid_until": "2026-03-31T15:00:00+00:00", "at": "2026-03-12T09:30:00+00:00",
+    }
+
+
+def deliveries(database):
+    with database.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM deliveries ORDER BY created_at, id"))
+        return [dict(row._mapping) for row in rows]
+
+
+def body(message):
+    return message.get_content()
+
+
+# -- tickets issued -----------------------------------------------------------------------
+
+
+def test_a_family_email_carries_amount_and_last_day_in_japanese_then_english(service, mailbox):
+    service.on_tickets_issued(tickets_issued(HANA))
+
+    [email] = mailbox.to(HANA_EMAIL)
+    content = body(email)
+    assert email["Subject"].startswith("食事チケット（3,000円分）が届きました / ")
+    assert "3,000 yen" in email["Subject"]
+    assert "3,000円" in content and "3,000 yen" in content
+    assert "2026年3月31日（火）" in content and "Tuesday 31 March 2026" in content
+    assert "2026年3月1日（日）" in content
+    assert content.index("食事チケットが届きました") < content.index("meal ticket has arrived")
+    assert email.get_content_charset() == "utf-8"
+
+
+def test_an_english_speaking_family_reads_english_first(service, mailbox):
+    service.on_tickets_issued(tickets_issued(SMITH))
+
+    [email] = mailbox.to(SMITH_EMAIL)
+    assert email["Subject"].startswith("Your meal ticket of 3,000 yen has arrived / ")
+    assert body(email).index("meal ticket has arrived") < body(email).index("届きました")
+
+
+def test_card_households_produce_one_notice_to_their_organisation_by_reference_only(
+        service, mailbox, enrollment, database):
+    service.on_tickets_issued(tickets_issued(HANA, CARD_A10, CARD_A2, CARD_B1))
+
+    [notice] = mailbox.to(ORGANISATION_A_EMAIL)
+    content = body(notice)
+    assert "あおぞら子ども支援の会" in content
+    listed = [line.strip(" ・") for line in content.splitlines() if line.startswith("  ・")]
+    assert listed == ["A-2", "A-10"]  # Hana uses the app and is told directly
+    assert "（2世帯）" in notice["Subject"]
+    assert "山田花子" not in content and "山田花子" not in notice["Subject"]
+    assert len(mailbox.received) == 2  # Hana's email and organisation A's notice
+    assert enrollment.calls == [sorted([HANA, CARD_A10, CARD_A2, CARD_B1])]
+
+    notices = [row for row in deliveries(database) if row["channel"] == "organisation_notice"]
+    assert {(row["organisation_id"], row["household_id"], row["outcome"], row["error_code"])
+            for row in notices} == {
+        (ORGANISATION_A, None, "sent", None),
+        (ORGANISATION_B, None, "skipped", "organisation_has_no_email"),
+    }
+
+
+def test_households_that_cannot_be_reached_are_logged_as_skipped_with_a_reason(
+        service, mailbox, database):
+    service.on_tickets_issued(tickets_issued(NO_MAIL, UNKNOWN))
+
+    assert mailbox.received == []
+    assert {(row["household_id"], row["outcome"], row["error_code"])
+            for row in deliveries(database)} == {
+        (NO_MAIL, "skipped", "household_has_no_email"),
+        (UNKNOWN, "skipped", "contact_unknown"),
+    }
+    failed = database.outbox_events("notification_failed")
+    assert {event["outcome"] for event in failed} == {"skipped"}
+    assert len(failed) == 2
+
+
+def test_a_sent_email_is_logged_and_announced_as_delivered(service, database):
+    service.on_tickets_issued(tickets_issued(HANA))
+
+    [row] = deliveries(database)
+    assert (row["household_id"], row["channel"], row["template"], row["language"],
+            row["outcome"], row["error_code"]) == (
+        HANA, "email", "tickets_issued", "ja", "sent", None)
+    [delivered] = database.outbox_events("notification_delivered")
+    assert delivered["delivery_id"] == row["id"]
+    assert (delivered["household_id"], delivered["channel"], delivered["template"]) == (
+        HANA, "email", "tickets_issued")
+
+
+# -- redemption receipts ------------------------------------------------------------------
+
+
+def test_a_receipt_shows_applied_and_balance_and_the_local_last_day(service, mailbox):
+    service.on_ticket_redeemed(ticket_redeemed(HANA, applied_yen=1200, balance_yen=1800))
+
+    [receipt] = mailbox.to(HANA_EMAIL)
+    content = body(receipt)
+    assert receipt["Subject"].startswith("ご利用明細：1,200円（残高1,800円） / ")
+    assert "1,200円" in content and "1,200 yen" in content
+    assert "1,800円" in content and "1,800 yen" in content
+    assert "2026年3月31日（火）まで" in content and "Tuesday 31 March 2026" in content
+    assert "2026年3月12日（木） 18:30" in content  # 09:30 UTC is 18:30 in Tokyo
+    assert "残高" in content and "Balance left" in content
+    assert "お店でお支払い" not in content  # the ticket covered the whole bill
+
+
+def test_a_receipt_says_what_was_paid_at_the_counter_and_that_the_ticket_is_used_up(
+        service, mailbox):
+    service.on_ticket_redeemed(ticket_redeemed(HANA, applied_yen=3000, balance_yen=0,
+                                               pay_at_counter_yen=1200))
+
+    content = body(mailbox.to(HANA_EMAIL)[0])
+    assert "お会計のうち1,200円は、お店でお支払いいただきました。" in content
+    assert "You paid 1,200 yen of the bill at the counter." in content
+    assert "使い切りました" in content and "used up" in content
+
+
+def test_a_receipt_follows_the_time_zone_the_region_issued_in(service, mailbox):
+    issued = tickets_issued(CARD_B1)
+    issued["time_zone"] = "Pacific/Honolulu"
+    service.on_tickets_issued(issued)
+
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+
+    [receipt] = mailbox.to(HANA_EMAIL)
+    assert "2026年3月11日（水） 23:30" in body(receipt)  # 09:30 UTC is 23:30 the day before
+    assert "2026年3月31日（火）まで" in body(receipt)     # 15:00 UTC on the 31st, 05:00 local
+
+
+def test_a_card_redemption_sends_a_notice_to_the_organisation(service, mailbox, database):
+    service.on_ticket_redeemed(ticket_redeemed(CARD_A10, applied_yen=3000, balance_yen=0))
+
+    [notice] = mailbox.to(ORGANISATION_A_EMAIL)
+    assert "A-10" in notice["Subject"]
+    assert "3,000円" in body(notice) and "0円" in body(notice)
+    assert "山田花子" not in body(notice)
+    [row] = deliveries(database)
+    assert (row["household_id"], row["channel"], row["template"]) == (
+        None, "organisation_notice", "organisation_ticket_redeemed")
+
+
+# -- once, failures, privacy --------------------------------------------------------------
+
+
+def test_the_same_event_delivered_twice_sends_once(service, mailbox, database):
+    payload = tickets_issued(HANA, CARD_A2)
+
+    service.on_tickets_issued(payload)
+    service.on_tickets_issued(payload)
+
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1
+    assert len(deliveries(database)) == 2
+    assert len(database.outbox_events("notification_delivered")) == 2
+    assert parked(database) == []
+
+
+def test_the_delivery_log_alone_keeps_a_message_from_going_twice(service, mailbox, database):
+    # As if the applied-events record were lost, e.g. after the handler was renamed.
+    payload = ticket_redeemed(HANA)
+    service.on_ticket_redeemed(payload)
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM applied_events"))
+
+    service.on_ticket_redeemed(payload)
+
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    assert len(deliveries(database)) == 1
+    assert parked(database) == []
+
+
+def test_smtp_down_records_the_message_as_failed(session, enrollment, database, unused_port):
+    service = make_service(session, enrollment, smtp_port=unused_port)
+
+    service.on_tickets_issued(tickets_issued(HANA, SMITH, CARD_A2))
+
+    assert {(row["household_id"], row["outcome"], row["error_code"])
+            for row in deliveries(database)} == {
+        (HANA, "failed", "smtp_unreachable"),
+        (SMITH, "failed", "smtp_unreachable"),
+        (None, "failed", "smtp_unreachable"),
+    }
+    assert len(database.outbox_events("notification_failed")) == 3
+    assert database.outbox_events("notification_delivered") == []
+
+
+def test_the_delivery_log_and_the_events_hold_no_email_address(service, mailbox, database):
+    service.on_tickets_issued(tickets_issued(HANA, SMITH, NO_MAIL, CARD_A2, CARD_B1))
+    service.on_ticket_redeemed(ticket_redeemed(SMITH))
+
+    stored = repr(deliveries(database)) + repr(database.outbox_events())
+    assert len(mailbox.received) == 4
+    for address in (HANA_EMAIL, SMITH_EMAIL, ORGANISATION_A_EMAIL):
+        assert address not in stored
+    assert "@" not in stored
+    assert "山田花子" not in stored
+
+
+def test_metrics_count_notifications_by_channel_and_outcome(service):
+    def count(channel, outcome):
+        labels = {"channel": channel, "outcome": outcome}
+        return REGISTRY.get_sample_value("shokudo_notifications_total", labels) or 0
+
+    before = (count("email", "sent"), count("email", "skipped"),
+              count("organisation_notice", "sent"))
+    service.on_tickets_issued(tickets_issued(HANA, NO_MAIL, CARD_A2))
+
+    after = (count("email", "sent"), count("email", "skipped"),
+             count("organisation_notice", "sent"))
+    assert [later - earlier for earlier, later in zip(before, after)] == [1, 1, 1]
+
+
+# -- bad facts and absent neighbours ------------------------------------------------------
+
+
+@pytest.fixture
+def no_pauses(monkeypatch):
+    monkeypatch.setattr("shokudo_common.handlers.FIRST_PAUSE_SECONDS", 0)
+
+
+def parked(database):
+    with database.engine.connect() as connection:
+        return connection.execute(text("SELECT consumer, error FROM parked_messages")).all()
+
+
+def test_a_malformed_fact_is_parked_and_nothing_is_sent(service, mailbox, database, no_pauses):
+    payload = tickets_issued(HANA)
+    payload["amount_yen"] = "a lot"
+    del payload["last_day"]
+
+    service.on_tickets_issued(payload)
+
+    [(consumer, error)] = parked(database)
+    assert consumer == "notification.on_tickets_issued"
+    assert "amount_yen" in error and "last_day" in error
+    assert mailbox.received == [] and deliveries(database) == []
+
+
+def test_when_enrollment_does_not_answer_the_fact_is_parked_unsent(
+        service, mailbox, database, enrollment, no_pauses):
+    def unavailable(household_ids):
+        raise Unavailable("service_unavailable", "enrollment did not answer")
+    enrollment.get_contacts = unavailable
+
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+
+    [(consumer, error)] = parked(database)
+    assert consumer == "notification.on_ticket_redeemed" and "Unavailable" in error
+    assert mailbox.received == [] and deliveries(database) == []
+
+
+# -- summary ------------------------------------------------------------------------------
+
+
+def test_delivery_summary_counts_by_channel_and_outcome_per_region(service):
+    service.on_tickets_issued(tickets_issued(HANA, SMITH, NO_MAIL, CARD_A2, CARD_B1))
+
+    summary = service.delivery_summary(REGION)
+
+    assert summary["total"] == 5
+    assert summary["by_channel"] == {
+        "email": {"sent": 2, "failed": 0, "skipped": 1},
+        "organisation_notice": {"sent": 1, "failed": 0, "skipped": 1},
+    }
+    assert service.delivery_summary()["total"] == 5
+    assert service.delivery_summary("other-ku")["total"] == 0
+
+
+def test_delivery_summary_refuses_a_malformed_region(service):
+    with pytest.raises(InvalidInput) as raised:
+        service.delivery_summary("Not A Region!")
+    assert set(raised.value.details["fields"]) == {"region_id"}
+

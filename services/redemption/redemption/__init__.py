@@ -1,0 +1,1 @@
+"""The redemption service: ticket balances, the redemption ledger and restaurant statements."""

@@ -1,0 +1,153 @@
+"""A bill at a partner restaurant's counter, paid (in part) by a meal ticket.
+
+The steps of one redemption, between the RPC edge and the database::
+
+    earlier answer for this idempotency key? ── give it again
+    who holds the card / QR code, which restaurant, which household ── checks in order
+    lock the ticket usable now ── anything left? ── split the bill
+    ledger line + balance + ticket_redeemed in the outbox ── one commit ── answer
+
+Every decline is written down (restaurant, region, reason, time) and counted.
+"""
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+from redemption import domain, ledger, metrics
+from redemption.models import Household, Restaurant, Ticket
+from redemption.schemas import local_instant
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_CONSTRAINT = "redemptions_one_per_idempotency_key"
+
+
+def redeem(session, outbox, qr_tokens, request, now):
+    """Settle ``request`` (already validated) at instant ``now``; returns the counter's answer."""
+    earlier = _earlier_answer(session, request)
+    if earlier is not None:
+        return earlier
+
+    household_id = _holder(session, qr_tokens, request, now)
+    restaurant = session.get(Restaurant, request["restaurant_id"])
+    household = session.get(Household, household_id) if household_id else None
+
+    reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
+    if reason:
+        return _decline(session, request, restaurant, reason, now)
+
+    ticket = ledger.lock_usable_ticket(session, household_id, now)
+    reason = domain.ticket_refusal(ticket.balance_yen if ticket else None)
+    if reason:
+        return _decline(session, request, restaurant, reason, now)
+
+    # A retry with the same key may have waited on the lock while the first one committed.
+    earlier = _earlier_answer(session, request)
+    if earlier is not None:
+        session.rollback()
+        return earlier
+
+    return _apply(session, outbox, request, ticket, restaurant, now)
+
+
+def _holder(session, qr_tokens, request, now):
+    if "card_number" in request:
+        return ledger.card_holder(session, request["card_number"])
+    return qr_tokens.household_of(request["qr_token"], now)
+
+
+def _at_the_counter(household_id, restaurant, household):
+    return domain.AtTheCounter(
+        household_id=household_id,
+        restaurant_status=restaurant.status if restaurant else None,
+        restaurant_region=restaurant.region_id if restaurant else None,
+        household_status=household.status if household else None,
+        household_region=household.region_id if household else None,
+    )
+
+
+def _apply(session, outbox, request, ticket, restaurant, now):
+    split = domain.split_bill(ticket.balance_yen, request["bill_yen"])
+
+    try:
+        redemption = ledger.add_redemption(
+            session, ticket, restaurant, request["bill_yen"], split, now,
+            request.get("idempotency_key"),
+        )
+        outbox.add(session, "ticket_redeemed", _redeemed_fact(redemption, ticket))
+        session.commit()
+    except IntegrityError as error:
+        # Only a twin request with the same key that got in first is expected here.
+        session.rollback()
+        if _constraint_of(error) != IDEMPOTENCY_CONSTRAINT:
+            raise
+        return _earlier_answer(session, request)
+
+    metrics.count_applied(ticket.region_id, split)
+    log.info("ticket redeemed", extra={
+        "redemption_id": redemption.id, "ticket_id": ticket.id,
+        "restaurant_id": restaurant.id, "region_id": ticket.region_id,
+        "applied_yen": split.applied_yen, "pay_at_counter_yen": split.pay_at_counter_yen,
+    })
+    return applied_answer(redemption, ticket)
+
+
+def _decline(session, request, restaurant, reason, now):
+    region_id = restaurant.region_id if restaurant else None
+    ledger.add_decline(session, request["restaurant_id"], region_id, reason, now)
+    session.commit()
+
+    metrics.count_declined(reason)
+    log.info("redemption declined", extra={
+        "reason": reason, "restaurant_id": request["restaurant_id"], "region_id": region_id,
+    })
+    return domain.declined(reason)
+
+
+def _earlier_answer(session, request):
+    key = request.get("idempotency_key")
+    redemption = ledger.redemption_by_key(session, request["restaurant_id"], key)
+    if redemption is None:
+        return None
+    return applied_answer(redemption, session.get(Ticket, redemption.ticket_id))
+
+
+def applied_answer(redemption, ticket):
+    """What the counter sees after a ticket paid: amounts and validity, nothing personal."""
+    split = domain.Split(redemption.applied_yen, redemption.pay_at_counter_yen,
+                         redemption.balance_after_yen)
+    message_ja, message_en = domain.applied_messages(split)
+    return {
+        "outcome": "applied",
+        "redemption_id": redemption.id,
+        "bill_yen": redemption.bill_yen,
+        "applied_yen": split.applied_yen,
+        "pay_at_counter_yen": split.pay_at_counter_yen,
+        "balance_yen": split.balance_yen,
+        "valid_until": local_instant(ticket.valid_until, ticket.time_zone),
+        "message_ja": message_ja,
+        "message_en": message_en,
+    }
+
+
+def _redeemed_fact(redemption, ticket):
+    return {
+        "redemption_id": redemption.id,
+        "ticket_id": ticket.id,
+        "household_id": redemption.household_id,
+        "organisation_id": redemption.organisation_id,
+        "region_id": redemption.region_id,
+        "restaurant_id": redemption.restaurant_id,
+        "applied_yen": redemption.applied_yen,
+        "pay_at_counter_yen": redemption.pay_at_counter_yen,
+        "balance_yen": redemption.balance_after_yen,
+        "valid_until": local_instant(ticket.valid_until, ticket.time_zone),
+        "at": local_instant(redemption.at, ticket.time_zone),
+        "local_date": redemption.local_date.isoformat(),
+    }
+
+
+def _constraint_of(error):
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None)

@@ -1,0 +1,191 @@
+"""The rules of using a meal ticket at a partner restaurant's counter.
+
+When a family shows a card or a QR code with a bill, the checks run in a fixed order and the
+first that fails names the decline:
+
+    card or QR code known? ─ restaurant active? ─ same region? ─ household active?
+        ─ a ticket whose window holds this instant? ─ anything left on it?
+
+If every check passes, the ticket pays what it can: ``min(balance, bill)``. The family pays
+the rest at the counter, and whatever remains on the ticket stays usable until its window
+ends. A decline is a normal answer for the counter, in Japanese and English, never an error.
+
+Known shortcoming: a region that restricts households to their own organisation's restaurants
+is not enforced here yet; that program setting lives in issuance and reaches no event.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shokudo_common.periods import Period, zone_info
+
+UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
+RESTAURANT_NOT_ACTIVE = "restaurant_not_active"
+RESTAURANT_OTHER_REGION = "restaurant_other_region"
+HOUSEHOLD_NOT_ACTIVE = "household_not_active"
+OUTSIDE_VALIDITY_WINDOW = "outside_validity_window"
+NOTHING_LEFT = "nothing_left"
+
+# In the order the counter checks them.
+DECLINE_REASONS = (
+    UNKNOWN_CARD_OR_TOKEN, RESTAURANT_NOT_ACTIVE, RESTAURANT_OTHER_REGION,
+    HOUSEHOLD_NOT_ACTIVE, OUTSIDE_VALIDITY_WINDOW, NOTHING_LEFT,
+)
+
+DECLINE_MESSAGES = {
+    UNKNOWN_CARD_OR_TOKEN: (
+        "このカードまたはQRコードは使えません。",
+        "This card or QR code cannot be used.",
+    ),
+    RESTAURANT_NOT_ACTIVE: (
+        "この店舗では現在チケットを利用できません。",
+        "Tickets cannot be used at this restaurant at the moment.",
+    ),
+    RESTAURANT_OTHER_REGION: (
+        "このチケットは他の地域の店舗では使えません。",
+        "This ticket cannot be used at restaurants of another region.",
+    ),
+    HOUSEHOLD_NOT_ACTIVE: (
+        "このチケットは現在利用できません。支援団体にお問い合わせください。",
+        "This ticket cannot be used at the moment. Please contact your support organisation.",
+    ),
+    OUTSIDE_VALIDITY_WINDOW: (
+        "本日使える有効期間内のチケットがありません。",
+        "There is no ticket valid today.",
+    ),
+    NOTHING_LEFT: (
+        "チケットの残高がありません。",
+        "Nothing is left on this ticket.",
+    ),
+}
+
+# Restaurants and households alike may use tickets only while active.
+ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class AtTheCounter:
+    """What is known when a card or QR code is shown, before any balance is touched.
+
+    ``household_id`` is None when the card is unknown or blocked or the QR code is not good;
+    the restaurant and household fields are None when this service does not know them.
+    """
+
+    household_id: str | None
+    restaurant_status: str | None
+    restaurant_region: str | None
+    household_status: str | None
+    household_region: str | None
+
+
+def refusal(counter):
+    """The first failing check before the ticket itself, or None when all pass."""
+    if counter.household_id is None:
+        return UNKNOWN_CARD_OR_TOKEN
+
+    if counter.restaurant_status != ACTIVE:
+        return RESTAURANT_NOT_ACTIVE
+
+    # A household whose region is not known yet cannot be said to be elsewhere; the
+    # household check below refuses it anyway.
+    if counter.household_region is not None and \
+            counter.household_region != counter.restaurant_region:
+        return RESTAURANT_OTHER_REGION
+
+    if counter.household_status != ACTIVE:
+        return HOUSEHOLD_NOT_ACTIVE
+
+    return None
+
+
+def ticket_refusal(balance_yen):
+    """Why the ticket usable now cannot pay: none at all (None) or nothing left on it."""
+    if balance_yen is None:
+        return OUTSIDE_VALIDITY_WINDOW
+    if balance_yen <= 0:
+        return NOTHING_LEFT
+    return None
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one bill is paid: by the ticket, and by the family at the counter."""
+
+    applied_yen: int
+    pay_at_counter_yen: int
+    balance_yen: int
+
+
+def split_bill(balance_yen, bill_yen):
+    """The ticket pays what it can; the family pays the difference."""
+    applied = min(balance_yen, bill_yen)
+    return Split(applied, bill_yen - applied, balance_yen - applied)
+
+
+def applied_messages(split):
+    """What the counter shows after a ticket paid: amounts only, nothing about the family."""
+    message_ja = (
+        f"チケットで{split.applied_yen:,}円をお支払いしました。"
+        f"店頭でのお支払い: {split.pay_at_counter_yen:,}円。残高: {split.balance_yen:,}円。"
+    )
+    message_en = (
+        f"¥{split.applied_yen:,} paid by ticket. To pay at the counter:"
+        f" ¥{split.pay_at_counter_yen:,}. Left on the ticket: ¥{split.balance_yen:,}."
+    )
+    return message_ja, message_en
+
+
+def declined(reason):
+    """The counter's answer for a decline."""
+    message_ja, message_en = DECLINE_MESSAGES[reason]
+    return {"outcome": "declined", "reason": reason,
+            "message_ja": message_ja, "message_en": message_en}
+
+
+def local_date(moment, zone):
+    """The calendar day ``moment`` falls on in ``zone`` (never the UTC day)."""
+    return moment.astimezone(zone_info(zone)).date()
+
+
+def window_days(valid_from, valid_until, zone):
+    """First and last local day of a half-open window [valid_from, valid_until)."""
+    last_instant = valid_until - timedelta(microseconds=1)
+    return local_date(valid_from, zone), local_date(last_instant, zone)
+
+
+@dataclass(frozen=True)
+class Month:
+    """A local calendar month of a region: its days and the instants that bound it."""
+
+    period: Period
+    zone: str
+
+    @property
+    def first_day(self):
+        return self.period.first_day()
+
+    @property
+    def last_day(self):
+        return self.period.last_day()
+
+    @property
+    def starts_at(self):
+        return self.period.starts_at(self.zone)
+
+    @property
+    def ends_at(self):
+        return self.period.next().starts_at(self.zone)
+
+
+def usable_at(tickets, moment):
+    """The ticket whose window holds ``moment``, if any."""
+    for ticket in tickets:
+        if ticket.valid_from <= moment < ticket.valid_until:
+            return ticket
+    return None
+
+
+def next_upcoming(tickets, moment):
+    """The earliest ticket whose window has not begun at ``moment``, if any."""
+    upcoming = [ticket for ticket in tickets if ticket.valid_from > moment]
+    return min(upcoming, key=lambda ticket: ticket.valid_from, default=None)

@@ -1,0 +1,117 @@
+"""What redemption accepts and returns over RPC.
+
+Instants go out in the ticket's or region's own time zone, with their offset, so that a
+restaurant or a family reads the local time they lived it in.
+"""
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shokudo_common.periods import Period, zone_info
+from shokudo_common.validation import Id, RegionId, Yen
+
+from redemption.domain import window_days
+
+SEPARATORS = re.compile(r"[\s-]")
+
+
+def luhn_ok(digits):
+    """The card's last digit checks the others, so a mistyped number is caught here."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+class CardNumber(fields.String):
+    """Sixteen digits, spaces or hyphens between groups allowed, with a good check digit."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        digits = SEPARATORS.sub("", super()._deserialize(value, attr, data, **kwargs))
+        if not re.fullmatch(r"\d{16}", digits):
+            raise ValidationError("must be the 16 digits printed on the card")
+        if not luhn_ok(digits):
+            raise ValidationError("is not a valid card number (check digit)")
+        return digits
+
+
+class MonthField(fields.String):
+    """A calendar month such as 2027-03."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return Period.parse(text)
+        except ValueError:
+            raise ValidationError("must be a month such as 2027-03") from None
+
+
+class RedeemRequest(Schema):
+    """A bill at a restaurant's counter and the card or QR code shown for it."""
+
+    restaurant_id = Id(required=True)
+    bill_yen = Yen(minimum=1, maximum=1_000_000, required=True)
+    card_number = CardNumber()
+    qr_token = fields.String(validate=validate.Length(min=1, max=4096))
+    # Optional: the same key from the same restaurant gets the first answer again.
+    idempotency_key = fields.String(validate=validate.Length(min=1, max=100))
+
+    # Judged on what was sent, so a mistyped card number next to a token still counts as
+    # both, and every bad field is named in one answer.
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def one_way_to_pay(self, data, original, **kwargs):
+        given = [name for name in ("card_number", "qr_token")
+                 if isinstance(original, dict) and original.get(name) is not None]
+        if len(given) == 1:
+            return
+        message = ("give either card_number or qr_token, not both" if given
+                   else "give card_number or qr_token")
+        raise ValidationError({"card_number": [message], "qr_token": [message]})
+
+
+class HouseholdRef(Schema):
+    household_id = Id(required=True)
+
+
+class StatementRequest(Schema):
+    restaurant_id = Id(required=True)
+    month = MonthField(required=True)
+
+
+class SummaryRequest(Schema):
+    region_id = RegionId(required=True)
+    month = MonthField(required=True)
+
+
+def local_instant(moment, zone):
+    return moment.astimezone(zone_info(zone)).isoformat()
+
+
+class TicketOut(Schema):
+    """A ticket as its household sees it: amounts and the local days it can be used."""
+
+    ticket_id = fields.String(attribute="id")
+    period = fields.String()
+    amount_yen = fields.Integer()
+    balance_yen = fields.Integer()
+    time_zone = fields.String()
+    valid_from = fields.Method("local_valid_from")
+    valid_until = fields.Method("local_valid_until")
+    first_day = fields.Method("first_local_day")
+    last_day = fields.Method("last_local_day")
+
+    def local_valid_from(self, ticket):
+        return local_instant(ticket.valid_from, ticket.time_zone)
+
+    def local_valid_until(self, ticket):
+        return local_instant(ticket.valid_until, ticket.time_zone)
+
+    def first_local_day(self, ticket):
+        return window_days(ticket.valid_from, ticket.valid_until, ticket.time_zone)[0].isoformat()
+
+    def last_local_day(self, ticket):
+        return window_days(ticket.valid_from, ticket.valid_until, ticket.time_zone)[1].isoformat()

@@ -1,0 +1,129 @@
+"""Other services' facts kept here: each applied once, whatever the broker delivers twice."""
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from shokudo_common import handlers
+
+from redemption.models import Card, Household, ParkedMessage, RegionZone, Restaurant, Ticket
+
+REGION = "hoshizora-ku"
+
+
+def count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_each_grant_of_a_batch_becomes_a_full_ticket_with_its_window(world, session):
+    first, second = world.household(), world.household()
+
+    ticket_ids = world.tickets([first, second], amount_yen=3000)
+
+    tickets = [session.get(Ticket, ticket_id) for ticket_id in ticket_ids]
+    assert [ticket.household_id for ticket in tickets] == [first, second]
+    assert all(ticket.balance_yen == ticket.amount_yen == 3000 for ticket in tickets)
+    assert tickets[0].period == "2026-02"
+    assert tickets[0].valid_from.isoformat() == "2026-02-28T15:00:00+00:00"
+    assert session.get(RegionZone, REGION).time_zone == "Asia/Tokyo"
+
+
+def test_a_batch_delivered_twice_is_applied_once_and_spent_yen_stay_spent(
+        service, world, session):
+    household_id = world.household()
+    restaurant_id = world.restaurant()
+    card = world.card(household_id)
+    batch = {
+        "run_id": "4f1c2d3e-0000-4000-8000-000000000001", "region_id": REGION,
+        "period": "2026-02", "amount_yen": 3000, "time_zone": "Asia/Tokyo",
+        "valid_from": "2026-03-01T00:00:00+09:00", "valid_until": "2026-04-01T00:00:00+09:00",
+        "grants": [{"grant_id": "4f1c2d3e-0000-4000-8000-000000000002",
+                    "household_id": household_id,
+                    "organisation_id": "4f1c2d3e-0000-4000-8000-000000000003"}],
+    }
+    world.deliver("on_tickets_issued", batch, event_id="9d0e0000-0000-4000-8000-00000000000a")
+    service.redeem({"restaurant_id": restaurant_id, "bill_yen": 1000, "card_number": card})
+
+    world.deliver("on_tickets_issued", batch, event_id="9d0e0000-0000-4000-8000-00000000000a")
+    # Republished under a new event id (issuance retried the batch): still one ticket.
+    world.deliver("on_tickets_issued", batch, event_id="9d0e0000-0000-4000-8000-00000000000b")
+
+    assert count(session, Ticket) == 1
+    assert count(session, ParkedMessage) == 0
+    session.expire_all()
+    assert session.get(Ticket, batch["grants"][0]["grant_id"]).balance_yen == 2000
+
+
+def test_a_household_gets_one_ticket_per_period_even_under_another_grant_id(world, session):
+    household_id = world.household()
+
+    world.tickets([household_id], period="2026-02")
+    world.tickets([household_id], period="2026-02")
+
+    assert count(session, Ticket) == 1
+    assert count(session, ParkedMessage) == 0
+
+
+def test_the_database_refuses_a_balance_above_the_grant_or_below_zero(world, session):
+    [ticket_id] = world.tickets([world.household()])
+    ticket = session.get(Ticket, ticket_id)
+
+    for balance in (3001, -1):
+        ticket.balance_yen = balance
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+
+
+def test_a_restaurant_follows_directory_and_a_repeated_suspension_changes_nothing(
+        world, session):
+    restaurant_id = world.restaurant()
+    suspension = {"restaurant_id": restaurant_id, "region_id": REGION,
+                  "organisation_id": "4f1c2d3e-0000-4000-8000-000000000003",
+                  "name": "みどり食堂 本店", "status": "suspended"}
+
+    world.deliver("on_restaurant_suspended", suspension, event_id="e1")
+    world.deliver("on_restaurant_suspended", suspension, event_id="e1")
+    world.deliver("on_restaurant_updated", dict(suspension, name="みどり食堂 駅前店"))
+
+    restaurant = session.get(Restaurant, restaurant_id)
+    assert (restaurant.status, restaurant.name) == ("suspended", "みどり食堂 駅前店")
+    assert count(session, Restaurant) == 1
+
+
+def test_a_household_s_status_follows_enrollment(world, session):
+    household_id = world.household()
+    fact = world.household_fact(household_id, REGION, "o", "suspended")
+
+    world.deliver("on_household_suspended", fact)
+    assert session.get(Household, household_id).status == "suspended"
+
+    world.deliver("on_household_withdrawn", fact)
+    assert session.get(Household, household_id).status == "withdrawn"
+
+
+def test_a_blocked_card_stays_blocked_if_its_issue_arrives_late(world, session):
+    household_id = world.household()
+    number = world.unknown_card()
+
+    world.deliver("on_card_blocked", {"household_id": household_id, "card_number": number})
+    world.deliver("on_card_issued", {"household_id": household_id, "region_id": REGION,
+                                     "card_number": number})
+
+    assert session.get(Card, number).status == "blocked"
+
+
+def test_a_broken_batch_is_parked_for_an_operator_and_writes_no_ticket(
+        world, session, monkeypatch):
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0)  # retry without waiting
+
+    world.deliver("on_tickets_issued", {
+        "run_id": "r", "region_id": REGION, "period": "2026-02", "amount_yen": 3000,
+        "time_zone": "Mars/Olympus_Mons", "valid_from": "2026-03-01T00:00:00+09:00",
+        "valid_until": "2026-04-01T00:00:00+09:00",
+        "grants": [{"grant_id": "g", "household_id": "h", "organisation_id": "o"}],
+    })
+
+    assert count(session, Ticket) == 0
+    [parked] = session.scalars(select(ParkedMessage)).all()
+    assert parked.consumer == "redemption.on_tickets_issued"
