@@ -62,7 +62,9 @@ class OutboxWriter:
 
     def __init__(self, outbox, worker_ctx):
         self._outbox = outbox
-        self._correlation_id = worker_ctx.data.get(CORRELATION_KEY)
+        # Read at add(), not here: nameko injects dependencies before CorrelationId has
+        # given the worker its id.
+        self._worker_ctx = worker_ctx
 
     def add(self, session, event_type, payload):
         """Stage ``payload`` as event ``event_type``; it leaves only if ``session`` commits."""
@@ -72,7 +74,7 @@ class OutboxWriter:
             "event_id": event_id,
             "event_type": event_type,
             "payload": json.dumps(body, ensure_ascii=False),
-            "correlation_id": self._correlation_id,
+            "correlation_id": self._worker_ctx.data.get(CORRELATION_KEY),
         })
         return event_id
 

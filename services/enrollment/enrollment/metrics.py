@@ -1,0 +1,24 @@
+"""Business metrics of enrollment. Labels hold regions, channels and outcomes, never people."""
+
+from prometheus_client import Counter
+
+HOUSEHOLDS_ENROLLED = Counter(
+    "shokudo_households_enrolled_total",
+    "Households enrolled, one by one or from a spreadsheet",
+    ["region_id", "channel"],
+)
+IMPORT_ROWS = Counter(
+    "shokudo_household_imports_rows_total",
+    "Lines of committed spreadsheet imports by outcome (dry runs are not counted)",
+    ["outcome"],
+)
+
+
+def count_enrolled(region_id, channel):
+    HOUSEHOLDS_ENROLLED.labels(region_id, channel).inc()
+
+
+def count_import(summary):
+    for outcome, lines in summary.items():
+        if lines:
+            IMPORT_ROWS.labels(outcome).inc(lines)

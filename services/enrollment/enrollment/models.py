@@ -1,0 +1,94 @@
+"""Enrollment's own tables: organisations, households, activation codes and cards."""
+
+from sqlalchemy import (
+    BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint, func,
+)
+from sqlalchemy.orm import declarative_base
+
+from shokudo_common.tables import add_messaging_tables
+
+Base = declarative_base()
+OutboxEvent, AppliedEvent, ParkedMessage = add_messaging_tables(Base)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id = Column(String(36), primary_key=True)
+    region_id = Column(String(64), nullable=False, index=True)
+    name = Column(Text, nullable=False)
+    household_cap = Column(Integer, nullable=False)
+    contact_email = Column(Text, nullable=False)
+    contact_phone = Column(String(32), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("household_cap BETWEEN 1 AND 10000", name="organisation_cap_range"),
+    )
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id = Column(String(36), primary_key=True)
+    organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    region_id = Column(String(64), nullable=False, index=True)
+    external_ref = Column(String(40), nullable=False)
+    guardian_name = Column(Text, nullable=False)
+    guardian_name_kana = Column(Text, nullable=False)
+    phone = Column(String(20))
+    email = Column(Text)
+    postcode = Column(String(8))
+    address = Column(Text, nullable=False)
+    children = Column(Integer, nullable=False)
+    channel = Column(String(8), nullable=False)
+    language = Column(String(2), nullable=False)
+    status = Column(String(16), nullable=False)
+    app_activated_at = Column(DateTime(timezone=True))
+    enrolled_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        # The organisation's own reference number (管理番号) is how its spreadsheet finds a row.
+        UniqueConstraint("organisation_id", "external_ref", name="household_external_ref"),
+        Index("household_organisation_status", "organisation_id", "status"),
+        CheckConstraint("children BETWEEN 1 AND 15", name="household_children_range"),
+        CheckConstraint("channel IN ('app', 'card')", name="household_channel"),
+        CheckConstraint("language IN ('ja', 'en')", name="household_language"),
+        CheckConstraint(
+            "status IN ('active', 'suspended', 'withdrawn')", name="household_status"
+        ),
+        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="household_contact"),
+    )
+
+
+class ActivationCode(Base):
+    """A one-time code for the app; only its hash is kept."""
+
+    __tablename__ = "activation_codes"
+
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False, index=True)
+    code_hash = Column(String(64), nullable=False, unique=True)
+    issued_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    used_at = Column(DateTime(timezone=True))
+    voided_at = Column(DateTime(timezone=True))
+
+
+class Card(Base):
+    __tablename__ = "cards"
+
+    card_number = Column(String(16), primary_key=True)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False, index=True)
+    status = Column(String(16), nullable=False)
+    issued_at = Column(DateTime(timezone=True), nullable=False)
+    blocked_at = Column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'blocked')", name="card_status"),
+        # A household holds at most one card that restaurants accept.
+        Index("card_one_active_per_household", "household_id", unique=True,
+              postgresql_where=status == "active"),
+    )

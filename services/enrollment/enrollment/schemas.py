@@ -1,0 +1,177 @@
+"""What enrollment accepts and returns over RPC.
+
+Households arrive typed by staff or exported from an organisation's spreadsheet, so the fields
+that are numbers at heart (phone, postcode, 管理番号) are normalised first: full-width digits
+and letters become ASCII (NFKC) and the many dashes of Japanese text become one hyphen.
+Names and addresses are kept exactly as written.
+"""
+
+import re
+import unicodedata
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from shokudo_common.validation import Id, RegionId, Text
+
+from enrollment import domain
+
+# Dashes seen in Japanese phone numbers and postcodes, including the long-vowel mark that
+# Japanese input methods produce when a hyphen is typed.
+DASHES = "‐‑‒–—―−ーｰ－"
+_TO_HYPHEN = str.maketrans({dash: "-" for dash in DASHES})
+PHONE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
+POSTCODE = re.compile(r"^(\d{3})-?(\d{4})$")
+KANA = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff ・ー]+$")
+OPTIONAL_CONTACTS = ("phone", "email", "postcode")
+
+
+def narrow(value):
+    """Full-width to ASCII, every dash to a hyphen, spaces removed."""
+    text = unicodedata.normalize("NFKC", value).translate(_TO_HYPHEN)
+    return re.sub(r"\s+", "", text)
+
+
+class PhoneNumber(fields.String):
+    """A Japanese phone number, 10 or 11 digits, hyphens optional."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        phone = narrow(super()._deserialize(value, attr, data, **kwargs))
+        digits = phone.replace("-", "")
+        if not PHONE.match(phone) or len(digits) not in (10, 11):
+            raise ValidationError("must be a phone number such as 03-1234-5678 or 090-1234-5678")
+        return phone
+
+
+class Postcode(fields.String):
+    """A Japanese postcode, kept as 123-4567."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        postcode = narrow(super()._deserialize(value, attr, data, **kwargs)).lstrip("〒")
+        match = POSTCODE.match(postcode)
+        if not match:
+            raise ValidationError("must be a postcode such as 123-4567")
+        return f"{match.group(1)}-{match.group(2)}"
+
+
+def narrow_ref(value):
+    """管理番号 as compared: ＡＢ－００１２ and AB-0012 are the same household."""
+    return unicodedata.normalize("NFKC", value).translate(_TO_HYPHEN).strip()
+
+
+class ExternalRef(fields.String):
+    """The organisation's own reference number (管理番号), kept in its narrow form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        ref = narrow_ref(super()._deserialize(value, attr, data, **kwargs))
+        if not 1 <= len(ref) <= 40:
+            raise ValidationError("must be 1 to 40 characters")
+        return ref
+
+
+class Kana(fields.String):
+    """A name in kana; half-width katakana from older systems becomes full-width."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        kana = unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
+        kana = re.sub(r"\s+", " ", kana).strip()
+        if not kana or len(kana) > 100 or not KANA.match(kana):
+            raise ValidationError("must be written in kana (up to 100 characters)")
+        return kana
+
+
+class Email(fields.Email):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value).strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class OrganisationIn(Schema):
+    name = Text(required=True)
+    region_id = RegionId(required=True)
+    household_cap = fields.Integer(
+        strict=True, load_default=domain.DEFAULT_HOUSEHOLD_CAP,
+        validate=validate.Range(1, domain.MAX_HOUSEHOLD_CAP),
+    )
+    contact_email = Email(required=True)
+    contact_phone = PhoneNumber(required=True)
+
+
+class HouseholdIn(Schema):
+    """A household as its organisation describes it."""
+
+    external_ref = ExternalRef(required=True)
+    guardian_name = Text(required=True, max_length=100)
+    guardian_name_kana = Kana(required=True)
+    phone = PhoneNumber(allow_none=True, load_default=None)
+    email = Email(allow_none=True, load_default=None)
+    postcode = Postcode(allow_none=True, load_default=None)
+    address = Text(required=True, max_length=300)
+    children = fields.Integer(strict=True, required=True,
+                              validate=validate.Range(1, domain.MAX_CHILDREN))
+    channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
+    language = fields.String(load_default="ja", validate=validate.OneOf(domain.LANGUAGES))
+
+    @pre_load
+    def blank_means_none(self, data, **kwargs):
+        """An empty phone, email or postcode (a blank cell) is simply not given."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: None if key in OPTIONAL_CONTACTS and _blank(value) else value
+            for key, value in data.items()
+        }
+
+    @validates_schema
+    def reachable(self, data, **kwargs):
+        if not data.get("phone") and not data.get("email"):
+            message = "give a phone number or an email address"
+            raise ValidationError({"phone": [message], "email": [message]})
+
+
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class ImportRequest(Schema):
+    csv_base64 = fields.String(required=True, validate=validate.Length(min=1))
+    dry_run = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+
+class HouseholdFilter(Schema):
+    status = fields.String(allow_none=True, load_default=None,
+                           validate=validate.OneOf(domain.STATUSES))
+
+
+class ContactsRequest(Schema):
+    household_ids = fields.List(Id(), required=True, validate=validate.Length(max=1000))
+
+
+class OrganisationOut(Schema):
+    id = fields.String()
+    region_id = fields.String()
+    name = fields.String()
+    household_cap = fields.Integer()
+    contact_email = fields.String()
+    contact_phone = fields.String()
+    created_at = fields.DateTime()
+
+
+class HouseholdOut(Schema):
+    id = fields.String()
+    organisation_id = fields.String()
+    region_id = fields.String()
+    external_ref = fields.String()
+    guardian_name = fields.String()
+    guardian_name_kana = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    postcode = fields.String(allow_none=True)
+    address = fields.String()
+    children = fields.Integer()
+    channel = fields.String()
+    language = fields.String()
+    status = fields.String()
+    app_activated_at = fields.DateTime(allow_none=True)
+    enrolled_at = fields.DateTime()
+    updated_at = fields.DateTime()

@@ -1,0 +1,235 @@
+"""Enrollment as a nameko service: a thin entrypoint over the domain and the register.
+
+Each call parses its input at the edge, lets the register and the domain decide, then commits
+once. Facts reach the others through the outbox committed with the change; contact data leaves
+only through ``get_contacts``, which the notification service alone calls.
+"""
+
+import logging
+
+from shokudo_common.db import Database
+from shokudo_common.entrypoints import rpc
+from shokudo_common.logs import CorrelationId
+from shokudo_common.operations import OperationalEndpoints
+from shokudo_common.outbox import Outbox
+from shokudo_common.validation import load
+
+from enrollment import domain, metrics, spreadsheet
+from enrollment.households import Register
+from enrollment.importer import CREATED, Import, summarise
+from enrollment.schemas import (
+    ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest, OrganisationIn,
+    OrganisationOut,
+)
+
+log = logging.getLogger(__name__)
+
+
+class EnrollmentService(OperationalEndpoints):
+    name = "enrollment"
+
+    correlation = CorrelationId()
+    db = Database()
+    outbox = Outbox()
+
+    # -- organisations -------------------------------------------------------------------------
+
+    @rpc
+    def create_organisation(self, data):
+        details = load(OrganisationIn(), data)
+        organisation = self._register().add_organisation(details)
+        self.db.commit()
+        log.info("organisation created", extra={
+            "organisation_id": organisation.id, "region_id": organisation.region_id,
+        })
+        return OrganisationOut().dump(organisation)
+
+    @rpc
+    def get_organisation(self, organisation_id):
+        return OrganisationOut().dump(self._register().organisation(organisation_id))
+
+    @rpc
+    def list_organisations(self, region_id):
+        return OrganisationOut(many=True).dump(self._register().organisations(region_id))
+
+    # -- households ----------------------------------------------------------------------------
+
+    @rpc
+    def enrol_household(self, organisation_id, data):
+        """Enrol one household; the answer carries its activation code or card number."""
+        details = load(HouseholdIn(), data)
+        register = self._register()
+        organisation = register.organisation(organisation_id, lock=True)
+
+        register.ensure_new_ref(organisation.id, details["external_ref"])
+        domain.ensure_room(organisation.household_cap,
+                           register.active_households(organisation.id))
+        household, credentials = register.enrol(organisation, details)
+        self.db.commit()
+
+        metrics.count_enrolled(household.region_id, household.channel)
+        log.info("household enrolled", extra={
+            "household_id": household.id, "organisation_id": organisation.id,
+            "channel": household.channel,
+        })
+        return {**self._household_out(household, credentials.get("card_number")), **credentials}
+
+    @rpc
+    def import_households(self, organisation_id, csv_base64, dry_run=False):
+        request = load(ImportRequest(), {"csv_base64": csv_base64, "dry_run": dry_run})
+        sheet = spreadsheet.read(request["csv_base64"])
+        register = self._register()
+        organisation = register.organisation(organisation_id, lock=True)
+
+        outcomes = Import(register, organisation, sheet).run()
+        result = summarise(outcomes, sheet, request["dry_run"])
+        if request["dry_run"]:
+            self.db.rollback()
+        else:
+            self.db.commit()
+            self._count_import(organisation, outcomes, result["summary"])
+
+        # "created" is a field of every log record already, hence the prefix.
+        log.info("households imported", extra={
+            "organisation_id": organisation.id, "dry_run": request["dry_run"],
+            **{f"lines_{outcome}": lines for outcome, lines in result["summary"].items()},
+        })
+        return result
+
+    @rpc
+    def get_household(self, organisation_id, household_id):
+        register = self._register()
+        household = register.household(organisation_id, household_id)
+        return self._household_out(household, register.current_card(household.id))
+
+    @rpc
+    def list_households(self, organisation_id, status=None):
+        wanted = load(HouseholdFilter(), {"status": status})
+        register = self._register()
+        organisation = register.organisation(organisation_id)
+        households = register.households(organisation.id, wanted["status"])
+        cards = register.card_numbers(household.id for household in households)
+        return [self._household_out(household, cards.get(household.id))
+                for household in households]
+
+    @rpc
+    def suspend_household(self, organisation_id, household_id):
+        return self._change_status(organisation_id, household_id, "suspend")
+
+    @rpc
+    def reinstate_household(self, organisation_id, household_id):
+        return self._change_status(organisation_id, household_id, "reinstate")
+
+    @rpc
+    def withdraw_household(self, organisation_id, household_id):
+        return self._change_status(organisation_id, household_id, "withdraw")
+
+    # -- activation codes and cards ------------------------------------------------------------
+
+    @rpc
+    def activate_app(self, activation_code):
+        household = self._register().activate(activation_code)
+        self.db.commit()
+        log.info("app activated", extra={"household_id": household.id})
+        return {
+            "household_id": household.id,
+            "region_id": household.region_id,
+            "organisation_id": household.organisation_id,
+        }
+
+    @rpc
+    def issue_activation_code(self, organisation_id, household_id):
+        """A new code when the first one expired or was lost; older codes stop working."""
+        register = self._register()
+        household = register.household(organisation_id, household_id, lock=True)
+        credentials = register.issue_activation_code(household)
+        self.db.commit()
+        log.info("activation code reissued", extra={"household_id": household.id})
+        return {**self._household_out(household, None), **credentials}
+
+    @rpc
+    def replace_card(self, organisation_id, household_id):
+        """Block a lost or damaged card and issue a new number."""
+        register = self._register()
+        household = register.household(organisation_id, household_id, lock=True)
+        credentials = register.replace_card(household)
+        self.db.commit()
+        log.info("card replaced", extra={"household_id": household.id})
+        return {**self._household_out(household, credentials["card_number"]), **credentials}
+
+    # -- for other services --------------------------------------------------------------------
+
+    @rpc
+    def get_contacts(self, household_ids):
+        """How to reach households, for the notification service only; unknown ids are left out."""
+        request = load(ContactsRequest(), {"household_ids": household_ids})
+        rows = self._register().households_by_id(request["household_ids"])
+        return [contact(household, organisation) for household, organisation in rows]
+
+    @rpc
+    def household_counts(self, region_id):
+        """Per organisation of the region: its cap, households by status, active ones by channel."""
+        register = self._register()
+        counts = {
+            organisation.id: {
+                "name": organisation.name, "cap": organisation.household_cap,
+                "active": 0, "suspended": 0, "withdrawn": 0, "app": 0, "card": 0,
+            }
+            for organisation in register.organisations(region_id)
+        }
+        for organisation_id, status, channel, number in register.counts_by_organisation(region_id):
+            tally = counts[organisation_id]
+            tally[status] += number
+            if status == domain.ACTIVE:
+                tally[channel] += number
+        return counts
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _register(self):
+        return Register(self.db, self.outbox)
+
+    def _change_status(self, organisation_id, household_id, action):
+        register = self._register()
+        household = register.household(organisation_id, household_id)
+        if action == "reinstate":
+            # Lock the organisation first, as enrolment does, so two reinstatements cannot
+            # both take the last place under the cap.
+            organisation = register.organisation(household.organisation_id, lock=True)
+            household = register.household(organisation_id, household_id, lock=True)
+            if household.status == domain.SUSPENDED:
+                domain.ensure_room(organisation.household_cap,
+                                   register.active_households(organisation.id))
+        else:
+            household = register.household(organisation_id, household_id, lock=True)
+
+        register.change_status(household, action)
+        self.db.commit()
+        log.info("household status changed", extra={
+            "household_id": household.id, "status": household.status,
+        })
+        return self._household_out(household, register.current_card(household.id))
+
+    def _count_import(self, organisation, outcomes, summary):
+        metrics.count_import(summary)
+        for line in outcomes:
+            if line.outcome == CREATED:
+                metrics.count_enrolled(organisation.region_id, line.channel)
+
+    @staticmethod
+    def _household_out(household, card_number):
+        return {**HouseholdOut().dump(household), "card_number": card_number}
+
+
+def contact(household, organisation):
+    return {
+        "household_id": household.id,
+        "status": household.status,
+        "channel": household.channel,
+        "language": household.language,
+        "email": household.email,
+        "organisation_id": organisation.id,
+        "organisation_name": organisation.name,
+        "organisation_email": organisation.contact_email,
+        "external_ref": household.external_ref,
+    }
