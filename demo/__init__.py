@@ -1,0 +1,1 @@
+"""The demo ward 星空区 and the runner behind ``make demo``."""

@@ -1,0 +1,123 @@
+"""``make demo``: the monthly cycle of the demo ward 星空区, end to end, on real services.
+
+    python -m demo.run [--keep-running]
+
+Starts the platform as local processes (shokudo_common.devstack), loads the ward through the
+gateway, runs last month's issuance (its tickets are usable today), simulates a day of meals,
+prints what happened, and stops everything it started unless asked to keep it running.
+"""
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from shokudo_common.client import GatewayClient
+from shokudo_common.devstack import ROOT, InfrastructureMissing, Stack
+from shokudo_common.periods import Period
+
+from demo.day import Day
+from demo.loading import load_ward
+from demo.summary import print_summary
+
+BOOTSTRAP_KEY = "demo-bootstrap-key"
+ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m demo.run")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave the platform up after the summary, until Ctrl-C")
+    args = parser.parse_args(argv)
+
+    stack = Stack(var_dir=ROOT / "var" / "demo", extra_env={
+        "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
+    })
+    try:
+        step("checking RabbitMQ and PostgreSQL, creating databases, migrating")
+        stack.prepare(fresh=True)
+    except InfrastructureMissing as missing:
+        print(missing, file=sys.stderr)
+        return 2
+    try:
+        step("starting every service and the gateway as separate processes")
+        stack.start()
+        run_cycle(stack)
+        if args.keep_running:
+            keep_running(stack)
+    finally:
+        step("stopping everything the demo started")
+        stack.stop()
+    return 0
+
+
+def run_cycle(stack):
+    gateway = GatewayClient(stack.gateway_url)
+    operator = gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "operator"))
+
+    step("loading the demo ward through the gateway")
+    ward = load_ward(gateway, operator, BOOTSTRAP_KEY)
+    enrolled = len(ward.households)
+
+    step(f"waiting until issuance knows all {enrolled} households")
+    wait_for(lambda: operator.get(f"/v1/regions/{ward.region_id}/roster-count")["count"]
+             == enrolled)
+
+    period, month = usable_today()
+    step(f"running the issuance for {period} (tickets usable in {month})")
+    run = operator.post(f"/v1/regions/{ward.region_id}/issuance-runs", {"period": str(period)})
+    wait_for(lambda: summary(operator, ward, month)["redemption"]["tickets"] == run["households"])
+
+    step("simulating a day of lunches and dinners")
+    day = Day(gateway, operator, ward, BOOTSTRAP_KEY).run()
+    wait_for(lambda: notifications_settled(operator, ward, month))
+
+    print_summary(ward, run, day, summary(operator, ward, month))
+
+
+def usable_today():
+    today = datetime.now(ZONE)
+    month = Period(today.year, today.month)
+    last_month = Period(month.year - 1, 12) if month.month == 1 else Period(month.year,
+                                                                            month.month - 1)
+    return last_month, month
+
+
+def summary(operator, ward, month):
+    return operator.get(f"/v1/regions/{ward.region_id}/summary?month={month}")
+
+
+def notifications_settled(operator, ward, month, previous={}):
+    """True once the delivery log has stopped growing for a moment."""
+    total = sum(summary(operator, ward, month)["notification"]["total"] for _ in (0,))
+    settled = previous.get("total") == total
+    previous["total"] = total
+    time.sleep(1)
+    return settled
+
+
+def wait_for(probe, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the platform did not catch up within {timeout} s")
+
+
+def keep_running(stack):
+    print(f"\nThe platform is running. Gateway: {stack.gateway_url}  (Ctrl-C stops it)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def step(text):
+    print(f"· {text}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

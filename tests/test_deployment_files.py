@@ -1,0 +1,477 @@
+"""The production shapes of the platform hang together: docker-compose.yml, deploy/k8s/ and
+deploy/prometheus/ each run every component the same way, against its own database, watched
+by Prometheus, and refer only to files that exist.
+
+These tests read the files; no engine or cluster is needed. Where a docker CLI with compose, or
+kubectl, is on the machine, the files are also handed to it to parse. One integration test runs
+deploy/migrate.py, the step every deployment starts with, against a real PostgreSQL and
+RabbitMQ.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+K8S = ROOT / "deploy" / "k8s"
+PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+MIGRATE = ROOT / "deploy" / "migrate.py"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    port: int
+    config: str
+    entry: str
+    has_database: bool = True
+
+    @property
+    def command(self):
+        return ["nameko", "run", "--config", self.config, self.entry]
+
+    @property
+    def database(self):
+        return f"shokudo_{self.name}"
+
+
+COMPONENTS = (
+    Component("gateway", 8000, "gateway/config.yaml", "gateway.service:GatewayService",
+              has_database=False),
+    Component("directory", 8001, "services/directory/config.yaml",
+              "directory.service:DirectoryService"),
+    Component("enrollment", 8002, "services/enrollment/config.yaml",
+              "enrollment.service:EnrollmentService"),
+    Component("issuance", 8003, "services/issuance/config.yaml",
+              "issuance.service:IssuanceService"),
+    Component("redemption", 8004, "services/redemption/config.yaml",
+              "redemption.service:RedemptionService"),
+    Component("notification", 8005, "services/notification/config.yaml",
+              "notification.service:NotificationService"),
+)
+SERVICES = tuple(c for c in COMPONENTS if c.has_database)
+INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit", "migrate", "prometheus", "grafana")
+by_component = pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+by_service = pytest.mark.parametrize("component", SERVICES, ids=lambda c: c.name)
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())["services"]
+
+
+@pytest.fixture(scope="module")
+def k8s():
+    """Every object in deploy/k8s/*.yaml by (kind, name), and the kustomization apart."""
+    objects, kustomization = {}, None
+    for path in sorted(K8S.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document is None:
+                continue
+            if document["kind"] == "Kustomization":
+                kustomization = document
+                continue
+            key = (document["kind"], document["metadata"]["name"])
+            assert key not in objects, f"{key} twice in deploy/k8s"
+            objects[key] = document
+    return objects, kustomization
+
+
+def load_migrate_module():
+    spec = importlib.util.spec_from_file_location("deploy_migrate", MIGRATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def database_of(uri):
+    return urlsplit(uri).path.lstrip("/")
+
+
+# -- docker-compose.yml ----------------------------------------------------------------------
+
+@by_component
+def test_each_component_runs_as_its_own_compose_service(compose, component):
+    service = compose[component.name]
+    assert service["command"] == component.command
+    assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    environment = service["environment"]
+    assert urlsplit(environment["AMQP_URI"]).hostname == "rabbitmq"
+    assert environment["WEB_SERVER_ADDRESS"] == f"0.0.0.0:{component.port}"
+    assert "healthcheck" in service
+
+
+def test_every_component_runs_the_same_image(compose):
+    images = {compose[c.name]["image"] for c in COMPONENTS} | {compose["migrate"]["image"]}
+    assert len(images) == 1
+
+
+@by_service
+def test_each_service_reaches_its_own_database_through_psycopg2(compose, component):
+    uri = compose[component.name]["environment"]["DB_URI"]
+    # A bare postgresql:// means psycopg 3 to SQLAlchemy 2.1, which blocks eventlet's hub.
+    assert uri.startswith("postgresql+psycopg2://")
+    assert urlsplit(uri).hostname == "postgres"
+    assert database_of(uri) == component.database
+
+
+def test_no_two_services_share_a_database_and_the_gateway_has_none(compose):
+    databases = [database_of(compose[c.name]["environment"]["DB_URI"]) for c in SERVICES]
+    assert len(set(databases)) == len(SERVICES)
+    assert "DB_URI" not in compose["gateway"]["environment"]
+
+
+def test_the_init_script_creates_exactly_the_services_databases(compose):
+    mounts = [volume.split(":") for volume in compose["postgres"]["volumes"]]
+    scripts = [source for source, target, *_ in mounts
+               if target.startswith("/docker-entrypoint-initdb.d/")]
+    assert len(scripts) == 1
+    sql = (ROOT / scripts[0]).read_text()
+    created = set(re.findall(r"CREATE DATABASE (\w+);", sql))
+    assert created == {c.database for c in SERVICES}
+
+
+def test_components_get_the_settings_their_config_reads(compose):
+    notification = compose["notification"]["environment"]
+    assert notification["SMTP_HOST"] == "mailpit" and notification["SMTP_PORT"] == "1025"
+    gateway = compose["gateway"]["environment"]
+    assert gateway["GATEWAY_TOKEN_SECRET"] and gateway["GATEWAY_BOOTSTRAP_KEY"]
+    assert compose["redemption"]["environment"]["QR_TOKEN_SECRET"]
+    for component in COMPONENTS:
+        config = (ROOT / component.config).read_text()
+        for name in compose[component.name]["environment"]:
+            assert f"${{{name}:" in config, f"{component.config} never reads {name}"
+
+
+def test_infrastructure_is_there_with_health_checks(compose):
+    for name in INFRASTRUCTURE:
+        assert name in compose, name
+    assert compose["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert {"5672:5672", "15672:15672"} <= set(compose["rabbitmq"]["ports"])
+    assert compose["postgres"]["image"] == "postgres:15"
+    for name in ("rabbitmq", "postgres", "mailpit"):
+        assert "healthcheck" in compose[name], name
+
+
+def test_gateway_is_the_published_entrance(compose):
+    assert compose["gateway"]["ports"] == ["8000:8000"]
+
+
+@by_component
+def test_components_start_only_after_the_ground_is_prepared(compose, component):
+    depends_on = compose[component.name]["depends_on"]
+    assert depends_on["migrate"] == {"condition": "service_completed_successfully"}
+    assert depends_on["rabbitmq"] == {"condition": "service_healthy"}
+    if component.has_database:
+        assert depends_on["postgres"] == {"condition": "service_healthy"}
+
+
+def test_every_dependency_waited_on_is_a_service_that_can_report_health(compose):
+    for name, service in compose.items():
+        depends_on = service.get("depends_on", {})
+        for target in depends_on:
+            assert target in compose, f"{name} waits for unknown {target}"
+            if isinstance(depends_on, dict) and (
+                    depends_on[target].get("condition") == "service_healthy"):
+                assert "healthcheck" in compose[target], f"{name} waits on {target}'s health"
+
+
+def test_migrate_prepares_every_service_database_and_the_queues(compose):
+    migrate = compose["migrate"]
+    assert migrate["command"] == ["python", "deploy/migrate.py"]
+    assert migrate["restart"] == "no"
+    module = load_migrate_module()
+    assert set(module.SERVICES_WITH_DATABASES) == {c.name for c in SERVICES}
+    assert module.missing_settings(migrate["environment"]) == []
+    for component in SERVICES:
+        variable = module.database_variable(component.name)
+        assert migrate["environment"][variable] == compose[component.name]["environment"]["DB_URI"]
+
+
+def test_migrate_refuses_to_start_without_its_settings(capsys):
+    module = load_migrate_module()
+    assert module.main({"AMQP_URI": "pyamqp://x"}) == 2
+    assert "DIRECTORY_DB_URI" in capsys.readouterr().err
+
+
+def test_every_file_compose_refers_to_exists(compose):
+    referred = set()
+    for service in compose.values():
+        if "build" in service:
+            referred.add(Path(service["build"]["context"]) / service["build"]["dockerfile"])
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                referred.add(Path(source))
+        command = service.get("command") or []
+        if "--config" in command:
+            referred.add(Path(command[command.index("--config") + 1]))
+        referred.update(Path(part) for part in command if str(part).endswith(".py"))
+    missing = sorted(str(path) for path in referred if not (ROOT / path).exists())
+    assert missing == []
+    essential = {Path(c.config) for c in COMPONENTS} | {
+        Path("deploy/Dockerfile"), Path("deploy/compose/postgres-init.sql"),
+        Path("deploy/migrate.py"), Path("deploy/prometheus/prometheus.yml")}
+    assert essential <= referred
+
+
+def test_the_dockerfile_copies_only_what_exists_onto_python_3_11():
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
+    sources = [part for line in dockerfile.splitlines() if line.startswith("COPY ")
+               for part in line.split()[1:-1]]
+    assert "requirements.txt" in sources
+    assert [source for source in sources if not (ROOT / source).exists()] == []
+    assert re.search(r"^USER \d+", dockerfile, re.MULTILINE), "runs as a numeric non-root user"
+
+
+def test_docker_compose_parses_the_file():
+    """The real parser, where a docker CLI with the compose plugin is installed."""
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI on this machine")
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("the docker CLI here has no compose plugin (`docker compose version` failed)")
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -- Prometheus and Grafana ------------------------------------------------------------------
+
+def scrape_targets(job):
+    """host:port pairs a scrape job reaches, whether listed or found by DNS."""
+    targets = set()
+    for static in job.get("static_configs", []):
+        targets.update(static["targets"])
+    for dns in job.get("dns_sd_configs", []):
+        assert dns.get("type", "SRV") == "A", "A records carry no port; the job must give one"
+        targets.update(f"{name}:{dns['port']}" for name in dns["names"])
+    return targets
+
+
+@by_component
+def test_prometheus_scrapes_every_component_metrics(compose, component):
+    jobs = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    reaching = [job for job in jobs if f"{component.name}:{component.port}" in scrape_targets(job)]
+    assert len(reaching) == 1, f"{component.name} scraped by {len(reaching)} jobs"
+    assert reaching[0].get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_grafana_reads_the_compose_prometheus(compose):
+    provisioning = GRAFANA / "provisioning" / "datasources" / "prometheus.yml"
+    datasource, = yaml.safe_load(provisioning.read_text())["datasources"]
+    assert datasource["type"] == "prometheus"
+    assert urlsplit(datasource["url"]).hostname == "prometheus" and "prometheus" in compose
+
+    for path in (GRAFANA / "dashboards").glob("*.json"):
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+
+
+# -- deploy/k8s ------------------------------------------------------------------------------
+
+def container_of(deployment, name):
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == name)
+
+
+def resolved_port(container, port):
+    """A probe's or Service's port as a number, named ports looked up in the container."""
+    if isinstance(port, int):
+        return port
+    return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
+
+
+@by_component
+def test_each_component_is_a_deployment_probed_on_health(k8s, component):
+    objects, _ = k8s
+    deployment = objects[("Deployment", component.name)]
+    container = container_of(deployment, component.name)
+    assert container["command"] == component.command
+    for probe in ("readinessProbe", "livenessProbe"):
+        check = container[probe]["httpGet"]
+        assert check["path"] == "/health"
+        assert resolved_port(container, check["port"]) == component.port
+    resources = container["resources"]
+    assert resources["requests"]["cpu"] and resources["limits"]["memory"]
+
+
+@by_component
+def test_each_deployment_reads_its_settings_from_the_configmap_and_secret(k8s, component):
+    objects, _ = k8s
+    container = container_of(objects[("Deployment", component.name)], component.name)
+    env = {item["name"]: item for item in container["env"]}
+    assert env["WEB_SERVER_ADDRESS"]["value"] == f"0.0.0.0:{component.port}"
+    assert "secretKeyRef" in env["AMQP_URI"]["valueFrom"]
+    assert ("DB_URI" in env) == component.has_database
+    if component.has_database:
+        key = env["DB_URI"]["valueFrom"]["secretKeyRef"]["key"]
+        assert key == f"{component.name}-db-uri"
+    for source in container["envFrom"]:
+        assert ("ConfigMap", source["configMapRef"]["name"]) in objects
+
+
+def test_every_configmap_setting_is_read_by_some_component(k8s):
+    objects, _ = k8s
+    configs = "".join((ROOT / c.config).read_text() for c in COMPONENTS)
+    settings = objects[("ConfigMap", "shokudo-config")]["data"]
+    assert [name for name in settings if f"${{{name}:" not in configs] == []
+
+
+def test_every_secret_a_workload_asks_for_is_in_the_template(k8s):
+    objects, _ = k8s
+    secrets = {name: set(obj["stringData"]) for (kind, name), obj in objects.items()
+               if kind == "Secret"}
+    asked = 0
+    for (kind, name), workload in objects.items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            for item in container.get("env", []):
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    asked += 1
+                    assert ref["key"] in secrets[ref["name"]], f"{name} asks for {ref['key']}"
+    assert asked >= 1 + len(SERVICES) * 2
+
+
+def test_secret_template_points_every_database_uri_at_psycopg2(k8s):
+    objects, _ = k8s
+    data = objects[("Secret", "shokudo-secrets")]["stringData"]
+    for component in SERVICES:
+        uri = data[f"{component.name}-db-uri"]
+        assert uri.startswith("postgresql+psycopg2://")
+        assert database_of(uri) == component.database
+
+
+@by_component
+def test_each_deployment_has_a_service_that_reaches_its_pods(k8s, component):
+    objects, _ = k8s
+    deployment = objects[("Deployment", component.name)]
+    service = objects[("Service", component.name)]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = service["spec"]["selector"]
+    assert selector and all(pod_labels.get(k) == v for k, v in selector.items())
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    container = container_of(deployment, component.name)
+    port, = service["spec"]["ports"]
+    assert port["port"] == component.port
+    assert resolved_port(container, port["targetPort"]) == component.port
+
+
+@by_component
+def test_each_deployment_scales_by_its_own_autoscaler(k8s, component):
+    objects, _ = k8s
+    autoscaler = objects[("HorizontalPodAutoscaler", component.name)]
+    target = autoscaler["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", component.name)
+    assert autoscaler["spec"]["minReplicas"] >= 2
+    # The autoscaler owns the replica count; a fixed one would be reset on every apply.
+    assert "replicas" not in objects[("Deployment", component.name)]["spec"]
+
+
+def test_the_migration_job_runs_the_same_step_as_compose(k8s, compose):
+    objects, _ = k8s
+    job = objects[("Job", "shokudo-migrate")]
+    container, = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == compose["migrate"]["command"]
+    module = load_migrate_module()
+    assert module.missing_settings({item["name"]: "set" for item in container["env"]}) == []
+
+
+def test_kustomization_lists_every_manifest_and_nothing_else(k8s):
+    _, kustomization = k8s
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == manifests
+    assert len(kustomization["resources"]) == len(manifests)
+
+
+def test_kubectl_builds_the_kustomization():
+    if shutil.which("kubectl") is None:
+        pytest.skip("no kubectl on this machine")
+    result = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout)]
+    assert kinds.count("Deployment") == len(COMPONENTS)
+    assert kinds.count("Service") == len(COMPONENTS)
+
+
+def test_deployment_agrees_with_the_development_stack():
+    """`make demo` and these files must start the same components the same way."""
+    from shokudo_common.devstack import COMPONENTS as DEVSTACK
+
+    assert {(c.name, c.entry, f"{c.folder}/config.yaml", c.has_database) for c in DEVSTACK} == {
+        (c.name, c.entry, c.config, c.has_database) for c in COMPONENTS}
+
+
+# -- the migration step, for real ------------------------------------------------------------
+
+@pytest.mark.integration
+def test_migrate_brings_every_database_to_head_and_declares_the_queues(tmp_path):
+    requests = pytest.importorskip("requests")
+    from kombu import Connection
+    from sqlalchemy import create_engine, text
+
+    from shokudo_common.migrations import LOCAL_DEFAULT
+    from shokudo_common.topology import SERVICE_CLASSES, event_queues, load
+
+    management = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
+    vhost, auth = "shokudo-deploy-tests", ("guest", "guest")
+    requests.delete(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10)
+    requests.put(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10).raise_for_status()
+    requests.put(f"{management}/api/permissions/{vhost}/guest", auth=auth, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    amqp_uri = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
+
+    admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    names = {c.name: f"shokudo_deploytest_{c.name}" for c in SERVICES}
+    with admin.connect() as connection:
+        for name in names.values():
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    environment = {**os.environ, "AMQP_URI": amqp_uri}
+    module = load_migrate_module()
+    for service, name in names.items():
+        environment[module.database_variable(service)] = LOCAL_DEFAULT.format(database=name)
+    try:
+        for _ in range(2):  # the second run finds everything prepared and changes nothing
+            result = subprocess.run([sys.executable, str(MIGRATE)], env=environment,
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr
+            assert "postgres@" not in result.stdout, "database addresses stay out of the log"
+
+        for name in names.values():
+            engine = create_engine(LOCAL_DEFAULT.format(database=name))
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).all()
+            engine.dispose()
+        expected = [q for path in SERVICE_CLASSES for q in event_queues(load(path))]
+        assert expected
+        with Connection(amqp_uri) as connection:
+            channel = connection.channel()
+            for queue in expected:
+                queue(channel).queue_declare(passive=True)  # raises if it is not there
+    finally:
+        with admin.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        requests.delete(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10)
