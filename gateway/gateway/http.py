@@ -1,0 +1,257 @@
+"""JSON over HTTP on nameko: the route decorator, body parsing and every response's shape.
+
+A request goes through the same steps on every route::
+
+    werkzeug routing ── no route? JSON 404/405
+          │
+    JsonRoute ── worker ── size check ── token (401) ── role (403) ── scope (404)
+          │                  ── path values (404 / 422) ── the route's own body
+          │
+    response ── JSON body or {"error": …} ── X-Correlation-Id, always
+
+Routes return plain data (``{...}`` for 200, ``(201, {...})``) or a ready werkzeug Response;
+anything they raise is turned into a JSON error by :mod:`gateway.errors`. Bodies are read with
+``request.get_data()`` and parsed here, never with ``request.get_json()``, which would answer a
+missing content type with a 415 that nameko turns into a 500.
+"""
+
+import json
+import logging
+from functools import partial, wraps
+
+from eventlet.event import Event
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from prometheus_client import Counter
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from shokudo_common.errors import Forbidden, InvalidInput, NotFound, ShokudoError
+from shokudo_common.logs import CORRELATION_HEADER, CORRELATION_KEY, new_correlation_id
+from shokudo_common.validation import load
+
+from gateway import auth, errors, schemas
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+ERROR_RESPONSES = Counter(
+    "shokudo_gateway_error_responses_total",
+    "Requests answered with an error, by the error's stable code",
+    ["code"],
+)
+ACCESS_REFUSED = Counter(
+    "shokudo_gateway_access_refused_total",
+    "Requests refused before reaching a service: no or bad token, wrong role, another's id",
+    ["reason"],
+)
+
+
+# -- responses -------------------------------------------------------------------------------
+
+def json_response(payload, status=200, headers=None):
+    body = json.dumps(payload, ensure_ascii=False)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(error):
+    problem = errors.describe(error)
+    ERROR_RESPONSES.labels(problem.code).inc()
+    return json_response(problem.body(), problem.status, problem.headers)
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+def refuse_oversized(request):
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise _too_large()
+
+
+def read_body(request):
+    """The raw body, refused beyond the limit whether or not the client announced its size."""
+    refuse_oversized(request)
+
+    # werkzeug stops a chunked body quietly at exactly its limit: read one byte further, so
+    # that a body over the limit is refused instead of cut short.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise _too_large() from None
+    if len(body) > MAX_BODY_BYTES:
+        raise _too_large()
+    return body
+
+
+def _too_large():
+    return errors.PayloadTooLarge(
+        "payload_too_large", f"the request body is over {MAX_BODY_BYTES // (1024 * 1024)} MB",
+        {"max_bytes": MAX_BODY_BYTES},
+    )
+
+
+def json_body(request):
+    """The body parsed as JSON, whatever content type the client sent."""
+    raw = read_body(request)
+    if not raw.strip():
+        raise errors.MalformedRequest("invalid_json", "the request body is empty; send JSON")
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError:
+        raise errors.MalformedRequest(
+            "invalid_json", "the request body is not valid JSON") from None
+
+
+def _refuse_constant(name):
+    # NaN and Infinity are not JSON, and no amount of yen is either.
+    raise ValueError(f"{name} is not JSON")
+
+
+def object_body(request):
+    """A JSON object for a service to check field by field."""
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidInput("invalid_input", "the request body must be a JSON object",
+                           {"fields": {"body": ["must be a JSON object"]}})
+    return body
+
+
+def load_body(schema, request):
+    return load(schema, json_body(request))
+
+
+def load_query(schema, request):
+    return load(schema, request.args.to_dict())
+
+
+def with_idempotency_key(request, body):
+    """``body`` with the key that makes a retry safe, from the body or the usual header."""
+    in_body = body.get("idempotency_key")
+    in_header = request.headers.get(IDEMPOTENCY_HEADER)
+    if in_body and in_header and in_body != in_header:
+        raise InvalidInput(
+            "invalid_input", "the idempotency key in the body and in the header differ",
+            {"fields": {"idempotency_key": [f"differs from the {IDEMPOTENCY_HEADER} header"]}},
+        )
+    key = in_body or in_header
+    return {**body, "idempotency_key": key} if key else body
+
+
+# -- the entrypoint --------------------------------------------------------------------------
+
+class JsonWsgiApp(WsgiApp):
+    """nameko's WSGI app, with JSON answers for routes that do not exist."""
+
+    def __call__(self, environ, start_response):
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # eventlet decodes chunked bodies and ends its input with them; werkzeug reads
+            # nothing from a body of unknown length unless the server says so.
+            environ.setdefault("wsgi.input_terminated", True)
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except HTTPException as failure:
+            if failure.code and failure.code < 400:  # a redirect (a trailing slash): keep it
+                return failure(environ, start_response)
+            response = error_response(failure)
+            response.headers[CORRELATION_HEADER] = new_correlation_id()
+            return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
+class JsonRoute(HttpRequestHandler):
+    """An ``@http`` entrypoint whose every answer is JSON and carries the correlation id."""
+
+    server = JsonWebServer()
+
+    def handle_request(self, request):
+        request.shallow = False
+        answered = Event()
+        try:
+            context_data = self.server.context_data_from_headers(request)
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, answered))
+        # No worker ran (the service is stopping): nothing to log but the answer.
+        except Exception as failure:  # noqa: BLE001 - every failure gets a JSON answer
+            response = self.response_from_exception(failure)
+            response.headers[CORRELATION_HEADER] = new_correlation_id()
+            return response
+        return answered.wait()
+
+    def handle_result(self, answered, worker_ctx, result, exc_info):
+        try:
+            if exc_info is None:
+                response = self.response_from_result(result)
+            else:
+                response = self.response_from_exception(exc_info[1])
+        # A result that cannot be rendered is a bug of ours; it must not hang the request.
+        except Exception as failure:  # noqa: BLE001
+            log.exception("could not render the answer")
+            response = self.response_from_exception(failure)
+        response.headers[CORRELATION_HEADER] = (
+            worker_ctx.data.get(CORRELATION_KEY) or new_correlation_id()
+        )
+        answered.send(response)
+        # Dependencies (metrics) see the answer as sent, with its real status code.
+        return response, None
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, tuple):
+            status, payload = result
+            return json_response(payload, status)
+        return json_response(result)
+
+    def response_from_exception(self, exc):
+        return error_response(exc)
+
+
+def route(method, url, serves):
+    """Declare a route and the roles it serves (``auth.PUBLIC`` for anyone).
+
+    The decorated method is called as ``handler(self, request, caller, **path_values)`` once
+    the caller is admitted and the path values are checked; ``caller`` is None on public
+    routes. The service must have a ``tokens`` dependency (:class:`gateway.auth.Tokens`).
+    """
+    auth.check_declaration(url, serves)
+
+    def decorate(handler):
+        @wraps(handler)
+        def guarded(self, request, **path):
+            refuse_oversized(request)
+            caller = None
+            if serves is not auth.PUBLIC:
+                caller = _admitted(self, request, url, serves, path)
+            return handler(self, request, caller, **schemas.parse_path(path))
+
+        return JsonRoute.decorator(method, url, expected_exceptions=ShokudoError)(guarded)
+
+    return decorate
+
+
+def _admitted(service, request, url, serves, path):
+    caller = None
+    try:
+        caller = service.tokens.caller_of(request)
+        auth.admit(caller, serves, path)
+    except (errors.Unauthenticated, Forbidden, NotFound) as refusal:
+        # A 404 here means "another's id": counted apart from ids that do not exist.
+        reason = "out_of_scope" if isinstance(refusal, NotFound) else refusal.code
+        ACCESS_REFUSED.labels(reason).inc()
+        log.info("access refused", extra={
+            "reason": reason, "route": url, "role": caller.role if caller else None,
+        })
+        raise
+    return caller

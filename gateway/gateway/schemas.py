@@ -1,0 +1,199 @@
+"""The shapes the gateway can check itself, and the only fields some callers may ever see.
+
+Bodies the services own (a program, an organisation, a household, a nomination) pass through
+as JSON objects: the service checks them and names each bad field. What the gateway does check
+is what it alone understands (paths, query strings, sign-in, a redemption request), and what
+leaves towards restaurants and the public: those answers are dumped through the schemas below,
+so a field a service adds later never reaches them by accident.
+"""
+
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from shokudo_common.errors import InvalidInput
+from shokudo_common.validation import Id, RegionId, Text, Yen
+
+from gateway import auth
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+CARD_SEPARATORS = re.compile(r"[\s-]")
+
+
+class PeriodText(fields.String):
+    """A calendar month, ``2026-03``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Regexp(PERIOD, error="must be a month, YYYY-MM"),
+                         **kwargs)
+
+
+class CardNumber(fields.String):
+    """A card's 16 digits, which staff may type in groups.
+
+    Only the shape is checked here; whether the check digit holds, and what a misread card
+    earns, is the redemption service's rule.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        digits = CARD_SEPARATORS.sub("", super()._deserialize(value, attr, data, **kwargs))
+        if not re.fullmatch(r"\d{16}", digits):
+            raise ValidationError("must be the 16 digits printed on the card")
+        return digits
+
+
+# -- paths -----------------------------------------------------------------------------------
+
+# Path ids that are malformed name nothing that exists: they get the unknown-id 404.
+PATH_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
+
+
+class PathValues(Schema):
+    region_id = RegionId()
+    organisation_id = Id()
+    restaurant_id = Id()
+    household_id = Id()
+    period = PeriodText()
+    month = PeriodText()
+
+
+def parse_path(values):
+    """The path values of a route, checked: a bad id is a 404, a bad month a 422."""
+    try:
+        return PathValues().load(values)
+    except ValidationError as error:
+        for name in PATH_IDS:
+            if name in error.messages:
+                raise auth.not_found(name, values[name]) from None
+        raise InvalidInput(
+            "invalid_input", "some path values are wrong: " + ", ".join(sorted(error.messages)),
+            {"fields": error.messages},
+        ) from None
+
+
+# -- requests --------------------------------------------------------------------------------
+
+class StaffTokenRequest(Schema):
+    api_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(auth.STAFF_ROLES))
+    organisation_id = Id()
+    restaurant_id = Id()
+
+    @validates_schema
+    def scope_fits_role(self, data, **kwargs):
+        """Each scoped role names its one id; no role names another's."""
+        role = data.get("role")
+        errors = {}
+        for scoped_role in (auth.ORGANISATION, auth.RESTAURANT):
+            claim = auth.SCOPE_CLAIMS[scoped_role]
+            if role == scoped_role and claim not in data:
+                errors[claim] = [f"required for the {scoped_role} role"]
+            if role != scoped_role and claim in data:
+                errors[claim] = [f"only for the {scoped_role} role"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Activation(Schema):
+    activation_code = Text(required=True, max_length=64)
+
+
+class RunRequest(Schema):
+    period = PeriodText(required=True)
+
+
+class Suspension(Schema):
+    reason = Text(required=True, max_length=500)
+
+
+class RedemptionRequest(Schema):
+    """A bill to pay with a ticket, shown as a card or as the app's QR code."""
+
+    bill_yen = Yen(required=True, minimum=1)
+    card_number = CardNumber()
+    qr_token = fields.String(validate=validate.Length(min=1, max=4096))
+    # The same key from the same restaurant gets the first answer again (a till that retried).
+    idempotency_key = fields.String(validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def one_ticket(self, data, **kwargs):
+        given = [name for name in ("card_number", "qr_token") if name in data]
+        if len(given) != 1:
+            raise ValidationError("give either card_number or qr_token, exactly one",
+                                  "card_number")
+
+
+class MonthQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = PeriodText(required=True)
+
+
+class HouseholdQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # Which statuses exist is enrollment's rule; it names a wrong one.
+    status = fields.String(validate=validate.Length(min=1, max=20))
+
+
+class ImportQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    dry_run = fields.Boolean(load_default=False)
+
+
+# -- answers that must not carry more than they say ----------------------------------------
+
+class RedemptionAnswer(Schema):
+    """What the counter sees: the outcome and the money, never who the household is."""
+
+    outcome = fields.String()
+    redemption_id = fields.String()
+    bill_yen = fields.Integer()
+    applied_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+    balance_yen = fields.Integer()
+    valid_until = fields.String()
+    reason = fields.String()
+    message_ja = fields.String()
+    message_en = fields.String()
+
+
+class StatementLine(Schema):
+    redemption_id = fields.String()
+    at = fields.String()
+    local_date = fields.String()
+    bill_yen = fields.Integer()
+    applied_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+
+
+class Statement(Schema):
+    """A restaurant's month, line by line, for settling with the operator."""
+
+    restaurant_id = fields.String()
+    restaurant_name = fields.String()
+    month = fields.String()
+    redemptions = fields.Integer()
+    total_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+    lines = fields.List(fields.Nested(StatementLine))
+
+
+class PublicRestaurant(Schema):
+    """A partner restaurant as families and the public find it."""
+
+    id = fields.String()
+    region_id = fields.String()
+    name = fields.String()
+    name_kana = fields.String()
+    address = fields.String()
+    area = fields.String()
+    latitude = fields.Float()
+    longitude = fields.Float()
+    phone = fields.String()
+    opening_hours = fields.Dict()
+    flags = fields.List(fields.String())

@@ -1,0 +1,391 @@
+"""The gateway running for real (nameko container, eventlet web server) in front of fakes.
+
+The fakes stand in for the services at the RPC boundary and behave as docs/contracts.md says
+(an organisation's households are its own, unknown ids are NotFound); they record every call
+so tests can tell what reached a service and what was refused before. One container serves the
+whole session: nameko-prometheus registers its metrics once per process.
+"""
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+import requests
+from nameko.containers import ServiceContainer
+from nameko.testing.services import replace_dependencies
+from nameko.web.server import WebServer
+
+from shokudo_common.errors import NotFound
+
+from gateway import auth
+from gateway.service import GatewayService
+
+SECRET = "test-token-secret-that-is-long-enough-for-hs256"
+BOOTSTRAP_KEY = "test-bootstrap-key"
+
+REGION = "hoshizora-ku"
+ORGANISATION_A = "aaaaaaaa-0000-4000-8000-000000000001"
+ORGANISATION_B = "bbbbbbbb-0000-4000-8000-000000000002"
+HOUSEHOLD_A = "aaaaaaaa-1111-4000-8000-000000000001"
+HOUSEHOLD_B = "bbbbbbbb-1111-4000-8000-000000000002"
+RESTAURANT = "cccccccc-2222-4000-8000-000000000003"
+OTHER_RESTAURANT = "dddddddd-2222-4000-8000-000000000004"
+UNKNOWN = "eeeeeeee-9999-4000-8000-000000000009"
+ACTIVATION_CODE = "K7Q2-M9XD"
+
+
+class Recorder:
+    """Remembers each call as (method, args, kwargs)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def record(self, method, *args, **kwargs):
+        self.calls.append((method, args, kwargs))
+
+    def called(self, method):
+        return [call for call in self.calls if call[0] == method]
+
+
+class FakeEnrollment(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.organisations = {
+            ORGANISATION_A: {"id": ORGANISATION_A, "name": "あおば子ども支援",
+                             "region_id": REGION},
+            ORGANISATION_B: {"id": ORGANISATION_B, "name": "ひかり会", "region_id": REGION},
+        }
+        self.households = {
+            HOUSEHOLD_A: {"id": HOUSEHOLD_A, "organisation_id": ORGANISATION_A,
+                          "guardian_name": "山田 花子", "status": "active"},
+            HOUSEHOLD_B: {"id": HOUSEHOLD_B, "organisation_id": ORGANISATION_B,
+                          "guardian_name": "佐藤 一郎", "status": "active"},
+        }
+        self.failure = None
+
+    def _fail_if_asked(self):
+        if self.failure is not None:
+            raise self.failure
+
+    def get_organisation(self, organisation_id):
+        self.record("get_organisation", organisation_id)
+        if organisation_id not in self.organisations:
+            raise NotFound("organisation_not_found", f"no organisation {organisation_id}")
+        return self.organisations[organisation_id]
+
+    def create_organisation(self, data):
+        self.record("create_organisation", data)
+        return {"id": str(uuid.uuid4()), **data}
+
+    def list_organisations(self, region_id):
+        self.record("list_organisations", region_id)
+        return list(self.organisations.values())
+
+    def enrol_household(self, organisation_id, data):
+        self.record("enrol_household", organisation_id, data)
+        self._fail_if_asked()
+        self.get_organisation(organisation_id)
+        return {"id": str(uuid.uuid4()), "organisation_id": organisation_id, **data}
+
+    def list_households(self, organisation_id, status=None):
+        self.record("list_households", organisation_id, status=status)
+        self.get_organisation(organisation_id)
+        return [h for h in self.households.values() if h["organisation_id"] == organisation_id]
+
+    def get_household(self, organisation_id, household_id):
+        self.record("get_household", organisation_id, household_id)
+        household = self.households.get(household_id)
+        # An organisation only ever sees its own: another's household is simply not found.
+        if household is None or household["organisation_id"] != organisation_id:
+            raise NotFound("household_not_found", f"no household {household_id}")
+        return household
+
+    def suspend_household(self, organisation_id, household_id):
+        return self._set_status("suspend_household", organisation_id, household_id,
+                                "suspended")
+
+    def reinstate_household(self, organisation_id, household_id):
+        return self._set_status("reinstate_household", organisation_id, household_id, "active")
+
+    def withdraw_household(self, organisation_id, household_id):
+        return self._set_status("withdraw_household", organisation_id, household_id,
+                                "withdrawn")
+
+    def _set_status(self, method, organisation_id, household_id, status):
+        household = self.get_household(organisation_id, household_id)
+        self.record(method, organisation_id, household_id)
+        household["status"] = status
+        return household
+
+    def import_households(self, organisation_id, csv_base64, dry_run=False):
+        self.record("import_households", organisation_id, csv_base64, dry_run=dry_run)
+        return {"dry_run": dry_run,
+                "summary": {"created": 1, "updated": 0, "unchanged": 0, "failed": 0},
+                "rows": [{"line": 2, "external_ref": "A-001", "outcome": "created"}]}
+
+    def activate_app(self, activation_code):
+        self.record("activate_app", activation_code)
+        if activation_code != ACTIVATION_CODE:
+            raise NotFound("activation_code_not_found", "no such activation code")
+        return {"household_id": HOUSEHOLD_A, "region_id": REGION,
+                "organisation_id": ORGANISATION_A}
+
+    def household_counts(self, region_id):
+        self.record("household_counts", region_id)
+        return {ORGANISATION_A: {"name": "あおば子ども支援", "active": 1}}
+
+
+class FakeIssuance(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.programs = {REGION: {"region_id": REGION, "name": "星空区こども食堂",
+                                  "amount_yen": 3000, "issue_day": 20,
+                                  "time_zone": "Asia/Tokyo"}}
+        self.failure = None
+
+    def get_program(self, region_id):
+        self.record("get_program", region_id)
+        if self.failure is not None:
+            raise self.failure
+        if region_id not in self.programs:
+            raise NotFound("program_not_found", f"no program for region {region_id}")
+        return self.programs[region_id]
+
+    def upsert_program(self, region_id, data):
+        self.record("upsert_program", region_id, data)
+        self.programs[region_id] = {"region_id": region_id, **data}
+        return self.programs[region_id]
+
+    def start_run(self, region_id, period):
+        self.record("start_run", region_id, period)
+        return {"run_id": "run-1", "region_id": region_id, "period": period,
+                "status": "completed", "households": 1, "yen_granted": 3000}
+
+    def get_run(self, region_id, period):
+        self.record("get_run", region_id, period)
+        return {"run_id": "run-1", "region_id": region_id, "period": period}
+
+    def roster_count(self, region_id):
+        self.record("roster_count", region_id)
+        return 42
+
+
+class FakeDirectory(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.restaurants = {
+            RESTAURANT: self._restaurant(RESTAURANT, "みどり食堂"),
+            OTHER_RESTAURANT: self._restaurant(OTHER_RESTAURANT, "うみ亭"),
+        }
+
+    @staticmethod
+    def _restaurant(restaurant_id, name):
+        return {"id": restaurant_id, "region_id": REGION, "organisation_id": ORGANISATION_A,
+                "name": name, "name_kana": "ミドリショクドウ", "address": "星空区青葉1-2-3",
+                "area": "青葉", "latitude": 35.7, "longitude": 139.7, "phone": "03-1234-5678",
+                "opening_hours": {"mon": []}, "flags": [], "status": "active",
+                "status_reason": None, "created_at": "2026-03-01T10:00:00+09:00"}
+
+    def get_restaurant(self, restaurant_id):
+        self.record("get_restaurant", restaurant_id)
+        if restaurant_id not in self.restaurants:
+            raise NotFound("restaurant_not_found", f"no restaurant {restaurant_id}")
+        return self.restaurants[restaurant_id]
+
+    def list_restaurants(self, region_id, status=None, organisation_id=None):
+        self.record("list_restaurants", region_id, status=status,
+                    organisation_id=organisation_id)
+        return list(self.restaurants.values())
+
+    def nominate_restaurant(self, data):
+        self.record("nominate_restaurant", data)
+        return {"id": str(uuid.uuid4()), "status": "pending", **data}
+
+    def approve_restaurant(self, restaurant_id):
+        self.record("approve_restaurant", restaurant_id)
+        return self.get_restaurant(restaurant_id)
+
+    def suspend_restaurant(self, restaurant_id, reason=""):
+        self.record("suspend_restaurant", restaurant_id, reason)
+        return {**self.get_restaurant(restaurant_id), "status": "suspended"}
+
+    def reinstate_restaurant(self, restaurant_id):
+        self.record("reinstate_restaurant", restaurant_id)
+        return self.get_restaurant(restaurant_id)
+
+
+class FakeRedemption(Recorder):
+    """Answers carry household fields a careless gateway would pass on to the counter."""
+
+    def __init__(self):
+        super().__init__()
+        self.answer = {
+            "outcome": "applied", "redemption_id": "r-1", "bill_yen": 1200, "applied_yen": 1200,
+            "pay_at_counter_yen": 0, "balance_yen": 1800,
+            "valid_until": "2026-04-01T00:00:00+09:00",
+            "message_ja": "1,200円をチケットで支払いました", "message_en": "1,200 yen paid",
+            "household_id": HOUSEHOLD_A, "organisation_id": ORGANISATION_A,
+            "guardian_name": "山田 花子", "card_number": "4539578763621486",
+        }
+        self.failure = None
+
+    def redeem(self, data):
+        self.record("redeem", data)
+        if self.failure is not None:
+            raise self.failure
+        return self.answer
+
+    def restaurant_statement(self, restaurant_id, month):
+        self.record("restaurant_statement", restaurant_id, month)
+        return {"restaurant_id": restaurant_id, "restaurant_name": "みどり食堂", "month": month,
+                "redemptions": 1, "total_yen": 1200, "pay_at_counter_yen": 300,
+                "household_ids": [HOUSEHOLD_A],
+                "lines": [{"redemption_id": "r-1", "at": "2026-03-05T12:00:00+09:00",
+                           "local_date": "2026-03-05", "bill_yen": 1500, "applied_yen": 1200,
+                           "pay_at_counter_yen": 300, "household_id": HOUSEHOLD_A,
+                           "organisation_id": ORGANISATION_A}]}
+
+    def region_summary(self, region_id, month):
+        self.record("region_summary", region_id, month)
+        return {"region_id": region_id, "month": month, "yen_redeemed": 1200,
+                "yen_paid_at_counter": 300}
+
+    def get_balance(self, household_id):
+        self.record("get_balance", household_id)
+        return {"household_id": household_id, "balance_yen": 1800}
+
+    def issue_qr_token(self, household_id):
+        self.record("issue_qr_token", household_id)
+        return {"token": "qr-token", "expires_at": "2026-03-05T12:02:00+09:00"}
+
+    def history(self, household_id):
+        self.record("history", household_id)
+        return [{"redemption_id": "r-1", "applied_yen": 1200}]
+
+
+class FakeNotification(Recorder):
+    def delivery_summary(self, region_id=None):
+        self.record("delivery_summary", region_id=region_id)
+        return {"region_id": region_id, "total": 3,
+                "by_channel": {"email": {"delivered": 3, "failed": 0}}}
+
+
+class Services:
+    """The fakes behind the gateway; ``reset`` gives each test a fresh world."""
+
+    NAMES = ("enrollment", "issuance", "directory", "redemption", "notification")
+    KINDS = (FakeEnrollment, FakeIssuance, FakeDirectory, FakeRedemption, FakeNotification)
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        for name, kind in zip(self.NAMES, self.KINDS):
+            setattr(self, name, kind())
+
+    def switch(self, name):
+        return Switch(self, name)
+
+
+class Switch:
+    """What the container holds: it forwards to whichever fake is current for the test."""
+
+    def __init__(self, services, name):
+        self._services = services
+        self._name = name
+
+    def __getattr__(self, method):
+        return getattr(getattr(self._services, self._name), method)
+
+
+@pytest.fixture(scope="session")
+def running_gateway():
+    services = Services()
+    config = {
+        "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672//",
+        # Port 0: the kernel picks a free port (above 18100, clear of the platform's ports).
+        "WEB_SERVER_ADDRESS": "127.0.0.1:0",
+        "GATEWAY_TOKEN_SECRET": SECRET,
+        "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
+    }
+    container = ServiceContainer(GatewayService, config)
+    replace_dependencies(container, **{name: services.switch(name) for name in Services.NAMES})
+    # The RPC proxies are gone; their reply queue listener would still dial RabbitMQ.
+    container.subextensions = type(container.subextensions)(
+        extension for extension in container.subextensions if isinstance(extension, WebServer)
+    )
+    container.start()
+    [server] = container.subextensions
+    port = server._sock.getsockname()[1]
+    yield services, f"http://127.0.0.1:{port}"
+    container.stop()
+
+
+@pytest.fixture
+def services(running_gateway):
+    services, _ = running_gateway
+    services.reset()
+    return services
+
+
+@pytest.fixture
+def gateway(running_gateway, services):
+    """A requests session against the running gateway: ``gateway.get("/v1/...")``."""
+    _, base_url = running_gateway
+    client = Client(base_url)
+    yield client
+    client.session.close()
+
+
+class Client:
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method, path, token=None, **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.base_url + path, headers=headers,
+                                    timeout=30, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+
+CALLERS = {
+    "operator": auth.Caller(auth.OPERATOR),
+    "organisation_a": auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A),
+    "organisation_b": auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_B),
+    "restaurant": auth.Caller(auth.RESTAURANT, restaurant_id=RESTAURANT),
+    "household": auth.Caller(auth.HOUSEHOLD, household_id=HOUSEHOLD_A),
+}
+
+
+@pytest.fixture
+def token_for():
+    """``token_for("organisation_a")``: a valid token for one of the CALLERS."""
+
+    def make(name, **kwargs):
+        if name is None:
+            return None
+        return auth.issue_token(CALLERS[name], SECRET, **kwargs)["access_token"]
+
+    return make
+
+
+@pytest.fixture
+def ids():
+    """The ids the fakes know, for tests (test modules cannot import this conftest)."""
+    return SimpleNamespace(
+        region=REGION, organisation_a=ORGANISATION_A, organisation_b=ORGANISATION_B,
+        household_a=HOUSEHOLD_A, household_b=HOUSEHOLD_B, restaurant=RESTAURANT,
+        other_restaurant=OTHER_RESTAURANT, unknown=UNKNOWN, activation_code=ACTIVATION_CODE,
+        bootstrap_key=BOOTSTRAP_KEY, secret=SECRET,
+    )

@@ -1,0 +1,121 @@
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from shokudo_common.errors import Forbidden, NotFound
+
+from gateway import auth
+from gateway.errors import Unauthenticated
+
+SECRET = "unit-test-secret-long-enough-for-hmac-sha256"
+ORGANISATION_A = "aaaaaaaa-0000-4000-8000-000000000001"
+ORGANISATION_B = "bbbbbbbb-0000-4000-8000-000000000002"
+ORGANISATION_STAFF = (auth.OPERATOR, auth.ORGANISATION)
+
+
+def bearer(caller, secret=SECRET, now=None):
+    return "Bearer " + auth.issue_token(caller, secret, now=now)["access_token"]
+
+
+def test_a_token_names_the_role_and_the_one_organisation_it_acts_for():
+    staff = auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A)
+
+    assert auth.read_token(bearer(staff), SECRET) == staff
+
+
+def test_a_token_lasts_one_hour():
+    issued = datetime.now(timezone.utc) - timedelta(minutes=61)
+    operator = auth.Caller(auth.OPERATOR)
+
+    assert auth.issue_token(operator, SECRET)["expires_in"] == 3600
+    with pytest.raises(Unauthenticated) as raised:
+        auth.read_token(bearer(operator, now=issued), SECRET)
+    assert raised.value.code == "token_expired"
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc",
+])
+def test_no_bearer_token_is_unauthenticated(header):
+    with pytest.raises(Unauthenticated) as raised:
+        auth.read_token(header, SECRET)
+    assert raised.value.code == "missing_token"
+
+
+def test_a_token_signed_with_another_secret_or_tampered_with_is_refused():
+    operator = auth.Caller(auth.OPERATOR)
+    forged = bearer(operator, secret="someone-elses-secret-that-is-also-32-bytes")
+    header, claims, signature = bearer(operator).split(".")
+
+    for token in (forged, f"{header}.{claims}x.{signature}", "Bearer not-a-jwt"):
+        with pytest.raises(Unauthenticated) as raised:
+            auth.read_token(token, SECRET)
+        assert raised.value.code == "invalid_token"
+
+
+@pytest.mark.parametrize("claims", [
+    {"role": "superuser"},
+    {"role": "organisation"},                       # scoped role without its id
+    {"role": "household", "household_id": 42},
+])
+def test_a_signed_token_with_a_role_that_cannot_be_scoped_is_refused(claims):
+    now = datetime.now(timezone.utc)
+    token = jwt.encode({"iss": auth.ISSUER, "iat": now, "exp": now + timedelta(hours=1),
+                        **claims}, SECRET, algorithm="HS256")
+
+    with pytest.raises(Unauthenticated):
+        auth.read_token(f"Bearer {token}", SECRET)
+
+
+def test_an_unsigned_token_is_refused():
+    now = datetime.now(timezone.utc)
+    token = jwt.encode({"iss": auth.ISSUER, "role": "operator", "iat": now,
+                        "exp": now + timedelta(hours=1)}, None, algorithm="none")
+
+    with pytest.raises(Unauthenticated):
+        auth.read_token(f"Bearer {token}", SECRET)
+
+
+def test_a_role_the_route_does_not_serve_is_forbidden():
+    restaurant = auth.Caller(auth.RESTAURANT, restaurant_id=ORGANISATION_A)
+
+    with pytest.raises(Forbidden) as raised:
+        auth.admit(restaurant, ORGANISATION_STAFF, {"organisation_id": ORGANISATION_A})
+    assert raised.value.code == "forbidden_role"
+
+
+def test_another_organisations_id_reads_exactly_like_an_unknown_one():
+    staff = auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A)
+
+    with pytest.raises(NotFound) as raised:
+        auth.admit(staff, ORGANISATION_STAFF, {"organisation_id": ORGANISATION_B})
+
+    unknown = auth.not_found("organisation_id", ORGANISATION_B)
+    assert raised.value.as_dict() == unknown.as_dict()
+    assert raised.value.as_dict()["code"] == "organisation_not_found"
+
+
+def test_the_operator_reaches_every_organisation_and_staff_their_own():
+    auth.admit(auth.Caller(auth.OPERATOR), ORGANISATION_STAFF,
+               {"organisation_id": ORGANISATION_B})
+    auth.admit(auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A),
+               ORGANISATION_STAFF, {"organisation_id": ORGANISATION_A})
+
+
+@pytest.mark.parametrize("url, serves", [
+    ("/v1/regions/<region_id>/organisations", (auth.ORGANISATION,)),
+    ("/v1/restaurants/<restaurant_id>/redemptions", (auth.ORGANISATION,)),
+    ("/v1/organisations/<organisation_id>/households", (auth.HOUSEHOLD,)),
+    ("/v1/regions/<region_id>/program", ("superuser",)),
+])
+def test_a_route_whose_scope_cannot_be_checked_is_refused_at_declaration(url, serves):
+    with pytest.raises(ValueError):
+        auth.check_declaration(url, serves)
+
+
+def test_the_bootstrap_key_is_compared_whole_and_an_empty_key_opens_nothing():
+    assert auth.is_bootstrap_key("key-1", "key-1")
+    assert not auth.is_bootstrap_key("key-", "key-1")
+    assert not auth.is_bootstrap_key("", "")
+    assert not auth.is_bootstrap_key(None, "key-1")
