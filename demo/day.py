@@ -99,12 +99,22 @@ class Day:
         return household
 
     def _misread_cards(self):
+        """Digits swapped at the counter that still pass the check digit: unknown cards."""
         cards = [h for h in self.ward.households if h["channel"] == "card"]
         for household in self.random.sample(cards, min(3, len(cards))):
-            misread = household["card_number"][:-1] + str((int(household["card_number"][-1]) + 1)
-                                                          % 10)
+            misread = with_check_digit(household["card_number"][:10][::-1]
+                                       + household["card_number"][10:15])
             restaurant = self.random.choice(self.ward.restaurants[:-1])
             answer = self._counter(restaurant).post(
                 f"/v1/restaurants/{restaurant['id']}/redemptions",
                 {"bill_yen": 800, "card_number": misread})
             self._record(answer)
+
+
+def with_check_digit(first_fifteen):
+    """The 16-digit card number whose last digit is the Luhn check digit of the first 15."""
+    total = 0
+    for position, digit in enumerate(reversed(first_fifteen)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return first_fifteen + str((10 - total % 10) % 10)

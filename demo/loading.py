@@ -94,4 +94,16 @@ def import_households(organisation, entry):
     )
     organisation.import_summary = report["summary"]
     listed = organisation.staff.get(f"/v1/organisations/{organisation.id}/households")
-    organisation.households = listed["items"] if isinstance(listed, dict) else listed
+    organisation.households = with_activation_codes(listed, report["rows"])
+
+
+def with_activation_codes(households, rows):
+    """Join each app household with the code its organisation printed on its letter.
+
+    Enrollment keeps only a hash of each code, so the import's answer is the one moment the
+    organisation (and this demo, playing the families) sees it.
+    """
+    codes = {row["household_id"]: row["activation_code"]
+             for row in rows if row.get("activation_code")}
+    return [dict(household, activation_code=codes.get(household["id"]))
+            for household in households]

@@ -67,11 +67,12 @@ def run_cycle(stack):
     period, month = usable_today()
     step(f"running the issuance for {period} (tickets usable in {month})")
     run = operator.post(f"/v1/regions/{ward.region_id}/issuance-runs", {"period": str(period)})
-    wait_for(lambda: summary(operator, ward, month)["redemption"]["tickets"] == run["households"])
+    wait_for(lambda: summary(operator, ward, month)["redemption"]["yen_granted"]
+             == run["yen_granted"])
 
     step("simulating a day of lunches and dinners")
     day = Day(gateway, operator, ward, BOOTSTRAP_KEY).run()
-    wait_for(lambda: notifications_settled(operator, ward, month))
+    wait_for(lambda: every_family_told(summary(operator, ward, month)["notification"], ward, day))
 
     print_summary(ward, run, day, summary(operator, ward, month))
 
@@ -88,13 +89,13 @@ def summary(operator, ward, month):
     return operator.get(f"/v1/regions/{ward.region_id}/summary?month={month}")
 
 
-def notifications_settled(operator, ward, month, previous={}):
-    """True once the delivery log has stopped growing for a moment."""
-    total = sum(summary(operator, ward, month)["notification"]["total"] for _ in (0,))
-    settled = previous.get("total") == total
-    previous["total"] = total
-    time.sleep(1)
-    return settled
+def every_family_told(notification, ward, day):
+    """Each app household told of its ticket, and each applied redemption given a receipt
+    (to the family, or to the organisation of a card family)."""
+    logged = notification["by_template"]
+    app_households = sum(1 for household in ward.households if household["channel"] == "app")
+    receipts = logged.get("ticket_redeemed", 0) + logged.get("organisation_ticket_redeemed", 0)
+    return logged.get("tickets_issued", 0) == app_households and receipts == day.applied
 
 
 def wait_for(probe, timeout=120):

@@ -57,8 +57,10 @@ def households(region):
         data=csv_bytes, headers={"Content-Type": "text/csv"},
     )
     assert report["summary"]["created"] == 3, report
+    codes = {row["household_id"]: row.get("activation_code") for row in report["rows"]}
     listed = region["staff"].get(f"/v1/organisations/{organisation}/households")
-    return {household["external_ref"]: household for household in _items(listed)}
+    return {household["external_ref"]: dict(household, activation_code=codes[household["id"]])
+            for household in _items(listed)}
 
 
 def _items(listing):
@@ -115,9 +117,8 @@ def _is_receipt(message):
 
 
 def _usable(family):
-    ticket = family.get("/v1/app/me/ticket")
-    current = ticket.get("current") if isinstance(ticket, dict) else None
-    return current or (ticket if ticket.get("balance_yen") is not None else None)
+    balance = family.get("/v1/app/me/ticket")
+    return balance["ticket"] if balance["has_usable_ticket"] else None
 
 
 def test_a_card_family_pays_part_and_keeps_the_rest(gateway, region, households, issued):

@@ -69,4 +69,12 @@ def summary(session, region_id=None):
         counts.setdefault(channel, dict.fromkeys(domain.OUTCOMES, 0))[outcome] = number
 
     total = sum(sum(by_outcome.values()) for by_outcome in counts.values())
-    return {"region_id": region_id, "total": total, "by_channel": counts}
+    return {"region_id": region_id, "total": total, "by_channel": counts,
+            "by_template": _by_template(session, region_id)}
+
+
+def _by_template(session, region_id):
+    query = select(Delivery.template, func.count()).group_by(Delivery.template)
+    if region_id is not None:
+        query = query.where(Delivery.region_id == region_id)
+    return {template: number for template, number in session.execute(query)}

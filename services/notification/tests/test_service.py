@@ -350,6 +350,7 @@ def test_delivery_summary_counts_by_channel_and_outcome_per_region(service):
         "email": {"sent": 2, "failed": 0, "skipped": 1},
         "organisation_notice": {"sent": 1, "failed": 0, "skipped": 1},
     }
+    assert summary["by_template"] == {"tickets_issued": 3, "organisation_tickets_issued": 2}
     assert service.delivery_summary()["total"] == 5
     assert service.delivery_summary("other-ku")["total"] == 0
 

@@ -1,0 +1,66 @@
+"""What the demo prints at the end: the ward's month as the operator would report it.
+
+Every figure comes from the services' own books through the gateway's summary route, except
+the visits and answers the demo itself counted at the counters, printed alongside to show
+that the two agree.
+"""
+
+
+def yen(amount):
+    return f"¥{amount:,}"
+
+
+def print_summary(ward, run, day, summary):
+    enrollment = summary["enrollment"]
+    redemption = summary["redemption"]
+    notification = summary["notification"]
+
+    print()
+    print(f"=== {ward.name} ({ward.region_id}) — month {summary['month']} ===")
+    print_households(enrollment)
+    print_issuance(run)
+    print_redemptions(redemption, day)
+    print_busiest(redemption["busiest_restaurants"])
+    print_declines(redemption["declines"])
+    print_messages(notification)
+
+
+def print_households(enrollment):
+    print("\nHouseholds per organisation (active: app / card)")
+    for counts in enrollment.values():
+        print(f"  {counts['name']}: {counts['active']} active of cap {counts['cap']}"
+              f" ({counts['app']} app / {counts['card']} card),"
+              f" {counts['suspended']} suspended")
+
+
+def print_issuance(run):
+    print(f"\nIssuance for {run['period']}: {run['households']} grants,"
+          f" {yen(run['yen_granted'])} issued, usable {run['valid_from'][:10]}"
+          f" to {run['valid_until'][:10]} (exclusive), status {run['status']}")
+
+
+def print_redemptions(redemption, day):
+    print(f"\nRedeemed: {redemption['redemptions']} meals, {yen(redemption['yen_redeemed'])}"
+          f" from tickets; families paid {yen(redemption['yen_paid_at_counter'])} at the counter")
+    print(f"  (the counters saw {day.visits} attempts: {day.applied} applied,"
+          f" {yen(day.applied_yen)} redeemed, {yen(day.counter_yen)} paid at the counter)")
+
+
+def print_busiest(restaurants):
+    print("\nFive busiest restaurants")
+    for place, restaurant in enumerate(restaurants, start=1):
+        print(f"  {place}. {restaurant['name']}: {restaurant['redemptions']} meals,"
+              f" {yen(restaurant['applied_yen'])}")
+
+
+def print_declines(declines):
+    print("\nDeclined at the counter, by reason")
+    for reason, count in sorted(declines.items(), key=lambda item: -item[1]):
+        print(f"  {reason}: {count}")
+
+
+def print_messages(notification):
+    print(f"\nMessages: {notification['total']} in the delivery log")
+    for channel, outcomes in notification["by_channel"].items():
+        described = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+        print(f"  {channel}: {described}")
