@@ -118,13 +118,14 @@ def test_committed_facts_are_published_with_their_correlation_id(running, amqp_u
 
 def test_a_fact_committed_before_a_crash_is_published_after_restart(running, engine, amqp_uri):
     queue = listen(amqp_uri)
+    event_id = "0b7c5e1e-0000-4000-8000-000000000001"
     with engine.begin() as connection:
         # What a process killed between its commit and the relay leaves behind.
         connection.execute(text(
-            "INSERT INTO outbox (event_id, event_type, payload) VALUES"
-            " ('0b7c5e1e-0000-4000-8000-000000000001', 'note_written',"
-            " '{\"note\": \"left behind\", \"event_id\": \"0b7c5e1e-0000-4000-8000-000000000001\"}')"
-        ))
+            "INSERT INTO outbox (event_id, event_type, payload)"
+            " VALUES (:event_id, 'note_written', CAST(:payload AS jsonb))"
+        ), {"event_id": event_id,
+            "payload": json.dumps({"note": "left behind", "event_id": event_id})})
 
     running(Publisher)
 
