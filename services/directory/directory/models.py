@@ -1,6 +1,6 @@
 """The directory's own tables."""
 
-from sqlalchemy import Column, DateTime, Float, String, Text, func
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declarative_base
 
@@ -27,6 +27,9 @@ class Restaurant(Base):
     flags = Column(JSONB, nullable=False, default=list)
     status = Column(String(16), nullable=False, index=True)
     status_reason = Column(Text)
+    # How many changes of this restaurant have been announced; each restaurant_* event carries
+    # it, so that a consumer receiving them out of order can keep the newest.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())

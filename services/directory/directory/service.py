@@ -98,10 +98,15 @@ class DirectoryService(OperationalEndpoints):
         return restaurant
 
     def _announce(self, event_type, restaurant):
+        # Each kind of fact travels on its own queue; the version, one more per announced
+        # change, lets a consumer keep the newest whatever order they arrive in. The caller
+        # holds the row locked, so no other worker announces the same version.
+        restaurant.version += 1
         self.outbox.add(self.db, event_type, {
             "restaurant_id": restaurant.id,
             "region_id": restaurant.region_id,
             "organisation_id": restaurant.organisation_id,
             "name": restaurant.name,
             "status": restaurant.status,
+            "version": restaurant.version,
         })

@@ -4,6 +4,7 @@ from nameko.testing.services import worker_factory
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
 from shokudo_common.testing import outbox_writer
 
+from directory.models import Restaurant
 from directory.service import DirectoryService
 
 ORGANISATION = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
@@ -62,6 +63,39 @@ def test_suspension_is_announced_and_a_second_approval_is_refused(service, datab
     assert [event["status"] for event in database.outbox_events()] == ["active", "suspended"]
     with pytest.raises(Conflict):
         service.approve_restaurant(restaurant["id"])
+
+
+def test_each_announced_change_of_a_restaurant_carries_the_next_version(
+        service, database, session):
+    restaurant = service.nominate_restaurant(nomination())
+    neighbour = service.nominate_restaurant(nomination(name="うみ亭"))
+    service.approve_restaurant(neighbour["id"])
+
+    service.approve_restaurant(restaurant["id"])
+    service.update_restaurant(restaurant["id"], {"name": "みどり食堂 本店"})
+    service.suspend_restaurant(restaurant["id"], "closed for renovation")
+    service.reinstate_restaurant(restaurant["id"])
+
+    # Outbox order is the order of the changes; versions must climb by one along it.
+    announced = [(event["status"], event["version"]) for event in database.outbox_events()
+                 if event["restaurant_id"] == restaurant["id"]]
+    assert announced == [("active", 1), ("active", 2), ("suspended", 3), ("active", 4)]
+    assert [event["version"] for event in database.outbox_events()
+            if event["restaurant_id"] == neighbour["id"]] == [1]
+    session.expire_all()
+    assert session.get(Restaurant, restaurant["id"]).version == 4
+
+
+def test_a_refused_change_announces_nothing_and_keeps_the_version(service, database, session):
+    restaurant = service.nominate_restaurant(nomination())
+    service.approve_restaurant(restaurant["id"])
+
+    with pytest.raises(Conflict):
+        service.reinstate_restaurant(restaurant["id"])
+
+    assert [event["version"] for event in database.outbox_events()] == [1]
+    session.expire_all()
+    assert session.get(Restaurant, restaurant["id"]).version == 1
 
 
 def test_bad_nomination_names_every_bad_field_and_writes_nothing(service, session):

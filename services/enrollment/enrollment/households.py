@@ -4,6 +4,10 @@ Every change made here stages the facts it makes true in the outbox of the same 
 the caller commits (or, for a dry run, rolls back) when its work is whole. Facts carry ids,
 region, organisation, channel and status, never a name, address, phone or email.
 
+Each household_* fact also carries the household's ``version``, one more than the fact before
+it: every kind of fact travels on its own queue, and the number is what lets a consumer tell
+a late suspension from the reinstatement that followed it.
+
 Reads are always scoped by organisation: a household of another organisation is reported
 exactly as an unknown one, so an organisation cannot even learn that it exists.
 """
@@ -279,6 +283,9 @@ class Register:
         })
 
     def _announce(self, event_type, household):
+        # The caller holds the household's row (locked, or new in this transaction), so no
+        # other worker can announce the same version.
+        household.version += 1
         self.outbox.add(self.session, event_type, {
             "household_id": household.id,
             "region_id": household.region_id,
@@ -287,4 +294,5 @@ class Register:
             "language": household.language,
             "status": household.status,
             "enrolled_at": household.enrolled_at.isoformat(),
+            "version": household.version,
         })

@@ -45,6 +45,9 @@ class Household(Base):
     channel = Column(String(8), nullable=False)
     language = Column(String(2), nullable=False)
     status = Column(String(16), nullable=False)
+    # How many changes of this household have been announced; each household_* event carries
+    # it, so that a consumer receiving them out of order can keep the newest.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
     app_activated_at = Column(DateTime(timezone=True))
     enrolled_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -15,7 +15,7 @@ UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
 # The keys of each fact, as docs/contracts.md lists them (event_id is added by the outbox).
 HOUSEHOLD_FACT = {"household_id", "region_id", "organisation_id", "channel", "language",
-                  "status", "enrolled_at", "event_id"}
+                  "status", "enrolled_at", "version", "event_id"}
 FACT_KEYS = {
     "household_enrolled": HOUSEHOLD_FACT,
     "household_suspended": HOUSEHOLD_FACT,
@@ -226,6 +226,71 @@ def test_suspension_reinstatement_and_withdrawal_are_announced(service, organisa
     with pytest.raises(Conflict) as raised:
         service.reinstate_household(organisation["id"], household["id"])
     assert raised.value.code == "household_status_conflict"
+
+
+def household_versions(database, household_id):
+    """(event type, version) of each household_* fact about one household, in outbox order."""
+    return [(event_type, event["version"])
+            for event_type in ("household_enrolled", "household_suspended",
+                               "household_reinstated", "household_withdrawn")
+            for event in database.outbox_events(event_type)
+            if event["household_id"] == household_id]
+
+
+def test_each_announced_change_of_a_household_carries_the_next_version(
+        service, organisation, database, session):
+    household = service.enrol_household(organisation["id"], household_data("H-001"))
+    neighbour = service.enrol_household(organisation["id"], household_data("H-002"))
+
+    service.suspend_household(organisation["id"], household["id"])
+    service.reinstate_household(organisation["id"], household["id"])
+    service.suspend_household(organisation["id"], household["id"])
+    service.withdraw_household(organisation["id"], household["id"])
+
+    # Outbox order is the order of the changes; versions must climb by one along it.
+    in_order = [(event["household_id"], event["status"], event["version"])
+                for event in database.outbox_events() if "version" in event]
+    assert [entry for entry in in_order if entry[0] == household["id"]] == [
+        (household["id"], "active", 1), (household["id"], "suspended", 2),
+        (household["id"], "active", 3), (household["id"], "suspended", 4),
+        (household["id"], "withdrawn", 5),
+    ]
+    # Each household counts its own changes.
+    assert household_versions(database, neighbour["id"]) == [("household_enrolled", 1)]
+    stored = session.execute(text("SELECT version FROM households WHERE id = :id"),
+                             {"id": household["id"]}).scalar()
+    assert stored == 5
+
+
+def test_a_refused_change_announces_nothing_and_keeps_the_version(
+        service, organisation, database, session):
+    household = service.enrol_household(organisation["id"], household_data())
+    service.withdraw_household(organisation["id"], household["id"])
+
+    with pytest.raises(Conflict):
+        service.reinstate_household(organisation["id"], household["id"])
+
+    assert household_versions(database, household["id"]) == [
+        ("household_enrolled", 1), ("household_withdrawn", 2),
+    ]
+    stored = session.execute(text("SELECT version FROM households WHERE id = :id"),
+                             {"id": household["id"]}).scalar()
+    assert stored == 2
+
+
+def test_imported_households_start_at_version_one_and_unannounced_updates_keep_it(
+        service, organisation, database, session, sheets):
+    first = service.import_households(organisation["id"], sheets.shift_jis_file())
+    rows = [list(row) for row in sheets.SHIFT_JIS_ROWS]
+    rows[0][7] = "３"                      # 子どもの人数: changed, but not announced
+    service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows, "cp932"))
+
+    household_id = first["rows"][0]["household_id"]
+    service.suspend_household(organisation["id"], household_id)
+
+    assert household_versions(database, household_id) == [
+        ("household_enrolled", 1), ("household_suspended", 2),
+    ]
 
 
 # -- scoping by organisation -------------------------------------------------------------------

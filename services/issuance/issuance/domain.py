@@ -7,7 +7,8 @@ of M+1 (local time). Grants are written in batches so that no single transaction
 grows with the size of the region.
 
 The roster is issuance's own view of enrollment's households: enrolled and reinstated
-households are active, suspended ones wait, withdrawn ones never come back.
+households are active, suspended ones wait, withdrawn ones never come back. Enrollment numbers
+each household's announced changes, and the roster keeps the newest fact it has seen.
 """
 
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ RUNNING, COMPLETED = "running", "completed"
 
 ACTIVE, SUSPENDED, WITHDRAWN = "active", "suspended", "withdrawn"
 
-# What each of enrollment's facts makes of a household in the roster.
+# What each of enrollment's facts makes of a household, for a fact that does not say it.
 ROSTER_STATUS_BY_EVENT = {
     "household_enrolled": ACTIVE,
     "household_reinstated": ACTIVE,
     "household_suspended": SUSPENDED,
     "household_withdrawn": WITHDRAWN,
 }
+
+# The version the roster keeps for what it learnt from facts published before enrollment
+# numbered its changes (enrollment's first number is 1).
+UNNUMBERED = 0
 
 
 @dataclass(frozen=True)
@@ -73,20 +78,43 @@ def ensure_started(schedule, period, now):
         )
 
 
-def roster_status(current, event_type):
-    """The household's status in the roster after ``event_type`` (``current`` None if new).
+@dataclass(frozen=True)
+class RosterEntry:
+    """What the roster keeps of a household: its status and the version of the fact that set it."""
 
-    Each kind of event has its own queue, so facts about one household can arrive out of
-    order: a suspension straight after enrolment may be applied first. Two rules keep such
-    a late fact from granting tickets to a household that should get none:
+    status: str
+    version: int
 
-    - enrolment is the first fact about a household, so an enrolment that finds the
-      household already known is late and changes nothing;
-    - withdrawal is final: nothing puts a withdrawn household back on the roster.
+
+def roster_entry(kept, event_type, status=None, version=None):
+    """The roster's entry after a fact, or None when the fact is older than ``kept``.
+
+    ``kept`` is the entry the roster holds (None for a household not heard of yet); ``status``
+    and ``version`` come from the fact, whose type stands in for a status it does not carry.
+
+    Each kind of fact has its own queue and the service runs in several replicas, so the facts
+    about one household arrive in any order: a suspension before the enrolment it follows, a
+    reinstatement before the suspension it ends. Enrollment gives each announced change the
+    next version (1, 2, 3...), so only a higher version than the one kept is news; an older or
+    equal one is late or repeated and changes nothing. A household heard of first through a
+    late fact is entered with that fact's status and version, and the newer facts correct it.
     """
-    incoming = ROSTER_STATUS_BY_EVENT[event_type]
-    if current is None:
-        return incoming
-    if current == WITHDRAWN or event_type == "household_enrolled":
-        return current
-    return incoming
+    incoming = status or ROSTER_STATUS_BY_EVENT[event_type]
+    if kept is None:
+        return RosterEntry(incoming, version or UNNUMBERED)
+    if version is not None:
+        return RosterEntry(incoming, version) if version > kept.version else None
+    return _unnumbered_entry(kept, event_type, incoming)
+
+
+def _unnumbered_entry(kept, event_type, incoming):
+    """A fact published before versions existed: older than any numbered one.
+
+    Until a numbered fact arrives the roster falls back on what it knew without versions: an
+    enrolment that finds the household known is late, and withdrawal is final.
+    """
+    if kept.version != UNNUMBERED:
+        return None
+    if kept.status == WITHDRAWN or event_type == "household_enrolled":
+        return None
+    return RosterEntry(incoming, UNNUMBERED)

@@ -17,3 +17,9 @@ RUNS_COMPLETED = Counter(
     "Issuance runs that granted their last household and were marked completed",
     ["region_id"],
 )
+STALE_FACTS = Counter(
+    "shokudo_roster_stale_facts_ignored_total",
+    "Facts about a household that were older than (or as old as) the one the roster keeps,"
+    " and so changed nothing",
+    ["event_type"],
+)

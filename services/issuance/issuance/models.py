@@ -44,6 +44,8 @@ class RosterHousehold(Base):
     region_id = Column(String(64), nullable=False)
     organisation_id = Column(String(36), nullable=False)
     status = Column(String(16), nullable=False)
+    # Version of the enrollment fact the status comes from; 0 for an unnumbered (older) fact.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
     enrolled_at = Column(DateTime(timezone=True))
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())

@@ -47,7 +47,12 @@ class RunRequest(RegionRequest):
 
 class RosterFact(Schema):
     """The part of a household event the roster keeps; channel, language and ids of the
-    event itself are not the roster's business."""
+    event itself are not the roster's business.
+
+    ``status`` and ``version`` are the truth about the household; facts published before
+    enrollment numbered its changes have no version, and the event type stands in for a
+    missing status.
+    """
 
     class Meta:
         unknown = EXCLUDE
@@ -55,6 +60,9 @@ class RosterFact(Schema):
     household_id = Id(required=True)
     region_id = RegionId(required=True)
     organisation_id = Id(required=True)
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        (domain.ACTIVE, domain.SUSPENDED, domain.WITHDRAWN)))
+    version = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1))
     enrolled_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 

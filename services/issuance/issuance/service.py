@@ -20,7 +20,7 @@ from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from issuance import domain, roster, runs
+from issuance import domain, metrics, roster, runs
 from issuance.clock import Clock, ConfiguredTimer
 from issuance.models import Program
 from issuance.schemas import (
@@ -159,10 +159,18 @@ class IssuanceService(OperationalEndpoints):
 
     def _update_roster(self, event_type, payload):
         fact = load(RosterFact(), payload)
-        household = roster.apply(self.db, event_type, fact)
+        household, changed = roster.apply(self.db, event_type, fact)
+        if not changed:
+            # A late or repeated fact: the roster already holds a newer one. Not an error.
+            metrics.STALE_FACTS.labels(event_type).inc()
+            log.info("stale household fact ignored", extra={
+                "household_id": household.household_id, "event_type": event_type,
+                "version": fact["version"], "kept_version": household.version,
+            })
+            return
         log.info("roster updated", extra={
             "household_id": household.household_id, "region_id": household.region_id,
-            "status": household.status,
+            "status": household.status, "version": household.version,
         })
 
 

@@ -58,16 +58,47 @@ def test_an_earlier_period_may_still_be_run():
     domain.ensure_started(TOKYO, Period(2026, 1), datetime(2026, 2, 1, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("current, event_type, expected", [
-    (None, "household_enrolled", domain.ACTIVE),
-    (None, "household_suspended", domain.SUSPENDED),
-    # A suspension overtook the enrolment on its way here: the late enrolment changes nothing.
-    (domain.SUSPENDED, "household_enrolled", domain.SUSPENDED),
-    (domain.ACTIVE, "household_suspended", domain.SUSPENDED),
-    (domain.SUSPENDED, "household_reinstated", domain.ACTIVE),
-    (domain.ACTIVE, "household_withdrawn", domain.WITHDRAWN),
-    (domain.WITHDRAWN, "household_reinstated", domain.WITHDRAWN),
-    (domain.WITHDRAWN, "household_enrolled", domain.WITHDRAWN),
+ACTIVE, SUSPENDED, WITHDRAWN = domain.ACTIVE, domain.SUSPENDED, domain.WITHDRAWN
+Entry = domain.RosterEntry
+
+
+@pytest.mark.parametrize("kept, event_type, status, version, expected", [
+    # The first fact heard, whichever it is, enters the household with its status and version.
+    (None, "household_enrolled", ACTIVE, 1, Entry(ACTIVE, 1)),
+    (None, "household_suspended", SUSPENDED, 2, Entry(SUSPENDED, 2)),
+    # A suspension (v2) overtook the enrolment (v1): the late enrolment changes nothing.
+    (Entry(SUSPENDED, 2), "household_enrolled", ACTIVE, 1, None),
+    # A reinstatement (v3) overtook the suspension (v2): the household stays active.
+    (Entry(ACTIVE, 3), "household_suspended", SUSPENDED, 2, None),
+    # The same fact again (republished under a new event id) is not news either.
+    (Entry(SUSPENDED, 2), "household_suspended", SUSPENDED, 2, None),
+    (Entry(ACTIVE, 1), "household_suspended", SUSPENDED, 2, Entry(SUSPENDED, 2)),
+    (Entry(SUSPENDED, 2), "household_reinstated", ACTIVE, 3, Entry(ACTIVE, 3)),
+    (Entry(ACTIVE, 3), "household_withdrawn", WITHDRAWN, 4, Entry(WITHDRAWN, 4)),
+    (Entry(WITHDRAWN, 4), "household_reinstated", ACTIVE, 3, None),
+    # A newer version wins even when it skips one still on its way.
+    (Entry(ACTIVE, 1), "household_reinstated", ACTIVE, 3, Entry(ACTIVE, 3)),
 ])
-def test_late_or_final_facts_do_not_change_the_roster(current, event_type, expected):
-    assert domain.roster_status(current, event_type) == expected
+def test_only_a_newer_version_changes_the_roster(kept, event_type, status, version, expected):
+    assert domain.roster_entry(kept, event_type, status, version) == expected
+
+
+def test_the_payload_s_status_is_the_truth_and_the_event_type_only_stands_in_for_it():
+    assert domain.roster_entry(None, "household_reinstated", SUSPENDED, 5) == Entry(SUSPENDED, 5)
+    assert domain.roster_entry(None, "household_suspended", None, 2) == Entry(SUSPENDED, 2)
+
+
+@pytest.mark.parametrize("kept, event_type, expected", [
+    (None, "household_enrolled", Entry(ACTIVE, 0)),
+    (None, "household_suspended", Entry(SUSPENDED, 0)),
+    # Without versions the roster falls back on what it knew: a known household's enrolment
+    # is late, and withdrawal is final.
+    (Entry(SUSPENDED, 0), "household_enrolled", None),
+    (Entry(ACTIVE, 0), "household_suspended", Entry(SUSPENDED, 0)),
+    (Entry(SUSPENDED, 0), "household_reinstated", Entry(ACTIVE, 0)),
+    (Entry(WITHDRAWN, 0), "household_reinstated", None),
+    # Published before any numbered fact, so older than the one kept.
+    (Entry(ACTIVE, 1), "household_suspended", None),
+])
+def test_an_unnumbered_fact_is_older_than_any_numbered_one(kept, event_type, expected):
+    assert domain.roster_entry(kept, event_type) == expected

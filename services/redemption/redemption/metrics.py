@@ -23,6 +23,13 @@ COUNTER_PAID_YEN = Counter(
     ["region_id"],
 )
 
+STALE_FACTS = Counter(
+    "shokudo_projection_stale_facts_ignored_total",
+    "Facts about a restaurant or household that were older than (or as old as) the one kept,"
+    " and so changed nothing",
+    ["event_type"],
+)
+
 
 def count_applied(region_id, split):
     REDEMPTIONS.labels("applied").inc()

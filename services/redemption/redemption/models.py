@@ -99,6 +99,8 @@ class Restaurant(Base):
     organisation_id = Column(String(36), nullable=False)
     name = Column(Text, nullable=False)
     status = Column(String(16), nullable=False)
+    # Version of directory's fact the row comes from; 0 for an unnumbered (older) fact.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
 
@@ -112,6 +114,8 @@ class Household(Base):
     region_id = Column(String(64), nullable=False)
     organisation_id = Column(String(36), nullable=False)
     status = Column(String(16), nullable=False)
+    # Version of enrollment's fact the row comes from; 0 for an unnumbered (older) fact.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
 

@@ -5,10 +5,14 @@ Each function applies one event through the handler's session and never commits 
 an insert that ignores what already exists, so that even a fact republished under a new event
 id leaves one row, and a ticket's balance is never reset by a repeated grant.
 
-Known shortcoming: each event type arrives on its own queue, so a restaurant suspended just
-after it joined (or a household reinstated just after its suspension) may be applied in the
-wrong order and the older status wins. Directory's and enrollment's events carry no version
-or change time to compare; with one, these upserts would keep the newer fact.
+Each event type arrives on its own queue and the service runs in several replicas, so a
+restaurant suspended just after it joined (or a household reinstated just after its suspension)
+may be applied in the wrong order. Directory and enrollment number each restaurant's and each
+household's announced changes (``version``: 1, 2, 3...), and a row keeps the version it comes
+from: a fact replaces the row only when its version is higher. An older or equal one is late or
+repeated and changes nothing; the caller counts it. Facts published before the numbering have
+no version: they are older than any numbered fact, so they count only while the row holds
+nothing numbered (version 0), last one wins, as before.
 """
 
 from datetime import datetime
@@ -27,6 +31,9 @@ HOUSEHOLD_STATUS_BY_EVENT = {
     "household_withdrawn": "withdrawn",
 }
 CARD_ACTIVE, CARD_BLOCKED = "active", "blocked"
+
+# The version a row keeps when it comes from a fact published before versions existed.
+UNNUMBERED = 0
 
 
 def record_tickets(session, issued):
@@ -65,26 +72,47 @@ def _remember_zone(session, region_id, zone):
 
 
 def record_restaurant(session, fact):
-    """The restaurant as directory last described it."""
+    """The restaurant as directory last described it; False when the fact is not newer."""
+    version = fact_version(fact)
     values = {
         "id": fact["restaurant_id"],
         "region_id": fact["region_id"],
         "organisation_id": fact["organisation_id"],
         "name": fact["name"],
         "status": fact["status"],
+        "version": version or UNNUMBERED,
     }
-    _upsert(session, Restaurant, Restaurant.id, values)
+    return _upsert_if_newer(session, Restaurant, Restaurant.id, values, version)
 
 
 def record_household(session, event_type, fact):
-    """The household's region, organisation and status; the status follows the event."""
+    """The household's region, organisation and status; False when the fact is not newer.
+
+    The status is the one the fact states; the event type stands in for it only in facts
+    that do not carry one.
+    """
+    version = fact_version(fact)
     values = {
         "id": fact["household_id"],
         "region_id": fact["region_id"],
         "organisation_id": fact["organisation_id"],
-        "status": HOUSEHOLD_STATUS_BY_EVENT[event_type],
+        "status": fact.get("status") or HOUSEHOLD_STATUS_BY_EVENT[event_type],
+        "version": version or UNNUMBERED,
     }
-    _upsert(session, Household, Household.id, values)
+    return _upsert_if_newer(session, Household, Household.id, values, version)
+
+
+def fact_version(fact):
+    """The fact's version, None for a fact published before versions; a broken one raises.
+
+    Raising lets the handler park the fact for an operator instead of guessing its place.
+    """
+    version = fact.get("version")
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a whole number from 1, not {version!r}")
+    return version
 
 
 def record_card_issued(session, fact):
@@ -104,6 +132,24 @@ def record_card_blocked(session, fact):
         "status": CARD_BLOCKED,
     }
     _upsert(session, Card, Card.card_number, values)
+
+
+def _upsert_if_newer(session, model, key, values, version):
+    """Insert the row, or replace it if ``version`` is newer; whether anything was written.
+
+    One statement, so two replicas applying facts about one row at once are ordered by the
+    row lock PostgreSQL takes, and the later one compares with what the earlier one wrote.
+    """
+    changes = {name: value for name, value in values.items() if name != key.key}
+    # In ON CONFLICT ... WHERE, the model's columns are the row already kept.
+    if version is None:
+        kept_is_older = model.version == UNNUMBERED
+    else:
+        kept_is_older = model.version < version
+    statement = insert(model).values(**values).on_conflict_do_update(
+        index_elements=[key], set_=dict(changes, updated_at=func.now()), where=kept_is_older,
+    ).returning(key)
+    return session.execute(statement).first() is not None
 
 
 def _upsert(session, model, key, values):

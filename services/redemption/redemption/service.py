@@ -15,7 +15,7 @@ from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from redemption import counter, projections, reports
+from redemption import counter, metrics, projections, reports
 from redemption.clock import Clock
 from redemption.models import Household, Restaurant
 from redemption.qr import QrTokens
@@ -90,31 +90,31 @@ class RedemptionService(OperationalEndpoints):
 
     @on_event("directory", "restaurant_joined")
     def on_restaurant_joined(self, payload):
-        projections.record_restaurant(self.db, payload)
+        self._record_restaurant("restaurant_joined", payload)
 
     @on_event("directory", "restaurant_updated")
     def on_restaurant_updated(self, payload):
-        projections.record_restaurant(self.db, payload)
+        self._record_restaurant("restaurant_updated", payload)
 
     @on_event("directory", "restaurant_suspended")
     def on_restaurant_suspended(self, payload):
-        projections.record_restaurant(self.db, payload)
+        self._record_restaurant("restaurant_suspended", payload)
 
     @on_event("enrollment", "household_enrolled")
     def on_household_enrolled(self, payload):
-        projections.record_household(self.db, "household_enrolled", payload)
+        self._record_household("household_enrolled", payload)
 
     @on_event("enrollment", "household_suspended")
     def on_household_suspended(self, payload):
-        projections.record_household(self.db, "household_suspended", payload)
+        self._record_household("household_suspended", payload)
 
     @on_event("enrollment", "household_reinstated")
     def on_household_reinstated(self, payload):
-        projections.record_household(self.db, "household_reinstated", payload)
+        self._record_household("household_reinstated", payload)
 
     @on_event("enrollment", "household_withdrawn")
     def on_household_withdrawn(self, payload):
-        projections.record_household(self.db, "household_withdrawn", payload)
+        self._record_household("household_withdrawn", payload)
 
     @on_event("enrollment", "card_issued")
     def on_card_issued(self, payload):
@@ -124,5 +124,21 @@ class RedemptionService(OperationalEndpoints):
     def on_card_blocked(self, payload):
         projections.record_card_blocked(self.db, payload)
 
+    def _record_restaurant(self, event_type, payload):
+        if not projections.record_restaurant(self.db, payload):
+            _ignore_stale(event_type, {"restaurant_id": payload["restaurant_id"]}, payload)
+
+    def _record_household(self, event_type, payload):
+        if not projections.record_household(self.db, event_type, payload):
+            _ignore_stale(event_type, {"household_id": payload["household_id"]}, payload)
+
     def _household_id(self, household_id):
         return load(HouseholdRef(), {"household_id": household_id})["household_id"]
+
+
+def _ignore_stale(event_type, subject, payload):
+    """A late or repeated fact: the projection already holds a newer one. Not an error."""
+    metrics.STALE_FACTS.labels(event_type).inc()
+    log.info("stale fact ignored", extra={
+        **subject, "event_type": event_type, "version": payload.get("version"),
+    })

@@ -89,6 +89,10 @@ def card_number(prefix):
     return prefix + str((10 - total % 10) % 10)
 
 
+def without_version(fact):
+    return {name: value for name, value in fact.items() if name != "version"}
+
+
 class World:
     """Facts from the other services, delivered to the handlers as the broker would."""
 
@@ -102,27 +106,40 @@ class World:
         return payload
 
     def restaurant(self, region_id=REGION, status="active", name="みどり食堂"):
+        """A restaurant as directory's first announcement (version 1) describes it."""
         restaurant_id = new_id()
         handler = "on_restaurant_joined" if status == "active" else "on_restaurant_suspended"
-        self.deliver(handler, {
-            "restaurant_id": restaurant_id, "region_id": region_id,
-            "organisation_id": new_id(), "name": name, "status": status,
-        })
+        self.deliver(handler, self.restaurant_fact(restaurant_id, region_id, status, 1,
+                                                   name=name, organisation_id=new_id()))
         return restaurant_id
 
+    @staticmethod
+    def restaurant_fact(restaurant_id, region_id, status, version, name="みどり食堂",
+                        organisation_id="4f1c2d3e-0000-4000-8000-000000000003"):
+        """Directory's fact; ``version`` None makes one published before versions existed."""
+        fact = {
+            "restaurant_id": restaurant_id, "region_id": region_id,
+            "organisation_id": organisation_id, "name": name, "status": status,
+            "version": version,
+        }
+        return fact if version is not None else without_version(fact)
+
     def household(self, region_id=REGION, organisation_id=None):
+        """A household as its enrolment (version 1) describes it."""
         household_id = new_id()
         self.deliver("on_household_enrolled", self.household_fact(
-            household_id, region_id, organisation_id or new_id(), "active"))
+            household_id, region_id, organisation_id or new_id(), "active", version=1))
         return household_id
 
     @staticmethod
-    def household_fact(household_id, region_id, organisation_id, status):
-        return {
+    def household_fact(household_id, region_id, organisation_id, status, version=None):
+        """Enrollment's fact; ``version`` None makes one published before versions existed."""
+        fact = {
             "household_id": household_id, "region_id": region_id,
             "organisation_id": organisation_id, "channel": "card", "language": "ja",
-            "status": status, "enrolled_at": "2026-02-01T10:00:00+09:00",
+            "status": status, "enrolled_at": "2026-02-01T10:00:00+09:00", "version": version,
         }
+        return fact if version is not None else without_version(fact)
 
     def card(self, household_id, region_id=REGION):
         self._cards += 1

@@ -1,6 +1,7 @@
 """Other services' facts kept here: each applied once, whatever the broker delivers twice."""
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -75,31 +76,177 @@ def test_the_database_refuses_a_balance_above_the_grant_or_below_zero(world, ses
         session.rollback()
 
 
+def stale(event_type):
+    labels = {"event_type": event_type}
+    return REGISTRY.get_sample_value("shokudo_projection_stale_facts_ignored_total", labels) or 0
+
+
+def restaurant_row(session, restaurant_id):
+    session.expire_all()
+    restaurant = session.get(Restaurant, restaurant_id)
+    return restaurant.status, restaurant.version
+
+
+def household_row(session, household_id):
+    session.expire_all()
+    household = session.get(Household, household_id)
+    return household.status, household.version
+
+
 def test_a_restaurant_follows_directory_and_a_repeated_suspension_changes_nothing(
         world, session):
     restaurant_id = world.restaurant()
-    suspension = {"restaurant_id": restaurant_id, "region_id": REGION,
-                  "organisation_id": "4f1c2d3e-0000-4000-8000-000000000003",
-                  "name": "みどり食堂 本店", "status": "suspended"}
+    suspension = world.restaurant_fact(restaurant_id, REGION, "suspended", 2,
+                                       name="みどり食堂 本店")
 
     world.deliver("on_restaurant_suspended", suspension, event_id="e1")
     world.deliver("on_restaurant_suspended", suspension, event_id="e1")
-    world.deliver("on_restaurant_updated", dict(suspension, name="みどり食堂 駅前店"))
+    world.deliver("on_restaurant_updated", dict(suspension, name="みどり食堂 駅前店", version=3))
 
     restaurant = session.get(Restaurant, restaurant_id)
     assert (restaurant.status, restaurant.name) == ("suspended", "みどり食堂 駅前店")
     assert count(session, Restaurant) == 1
 
 
+def test_a_suspension_that_overtakes_the_joining_leaves_the_restaurant_suspended(
+        world, session):
+    restaurant_id = "5a6b7c8d-0000-4000-8000-000000000001"
+    ignored_before = stale("restaurant_joined")
+
+    world.deliver("on_restaurant_suspended",
+                  world.restaurant_fact(restaurant_id, REGION, "suspended", 2))
+    world.deliver("on_restaurant_joined",
+                  world.restaurant_fact(restaurant_id, REGION, "active", 1))
+
+    assert restaurant_row(session, restaurant_id) == ("suspended", 2)
+    assert stale("restaurant_joined") == ignored_before + 1
+    assert count(session, ParkedMessage) == 0
+
+
+def test_a_reinstatement_that_overtakes_the_suspension_keeps_the_restaurant_active(
+        world, session):
+    restaurant_id = world.restaurant()
+    # Reinstatement (v3, announced as restaurant_joined) before the suspension (v2).
+    world.deliver("on_restaurant_joined",
+                  world.restaurant_fact(restaurant_id, REGION, "active", 3))
+
+    world.deliver("on_restaurant_suspended",
+                  world.restaurant_fact(restaurant_id, REGION, "suspended", 2))
+
+    assert restaurant_row(session, restaurant_id) == ("active", 3)
+
+
+def test_a_late_update_does_not_bring_back_an_old_name_or_status(world, session):
+    restaurant_id = world.restaurant()
+    world.deliver("on_restaurant_suspended", world.restaurant_fact(
+        restaurant_id, REGION, "suspended", 3, name="みどり食堂 駅前店"))
+
+    world.deliver("on_restaurant_updated", world.restaurant_fact(
+        restaurant_id, REGION, "active", 2, name="みどり食堂 本店"))
+
+    restaurant = session.get(Restaurant, restaurant_id)
+    assert (restaurant.status, restaurant.name, restaurant.version) == (
+        "suspended", "みどり食堂 駅前店", 3)
+
+
 def test_a_household_s_status_follows_enrollment(world, session):
     household_id = world.household()
-    fact = world.household_fact(household_id, REGION, "o", "suspended")
 
+    world.deliver("on_household_suspended",
+                  world.household_fact(household_id, REGION, "o", "suspended", version=2))
+    assert household_row(session, household_id) == ("suspended", 2)
+
+    world.deliver("on_household_withdrawn",
+                  world.household_fact(household_id, REGION, "o", "withdrawn", version=3))
+    assert household_row(session, household_id) == ("withdrawn", 3)
+
+
+def test_a_suspension_that_overtakes_the_enrolment_leaves_the_household_suspended(
+        world, session):
+    household_id = "5a6b7c8d-0000-4000-8000-000000000002"
+    ignored_before = stale("household_enrolled")
+
+    world.deliver("on_household_suspended",
+                  world.household_fact(household_id, REGION, "o", "suspended", version=2))
+    world.deliver("on_household_enrolled",
+                  world.household_fact(household_id, REGION, "o", "active", version=1))
+
+    assert household_row(session, household_id) == ("suspended", 2)
+    assert stale("household_enrolled") == ignored_before + 1
+    assert count(session, ParkedMessage) == 0
+
+
+def test_a_reinstatement_that_overtakes_the_suspension_keeps_the_household_active(
+        world, session):
+    household_id = world.household()
+    world.deliver("on_household_reinstated",
+                  world.household_fact(household_id, REGION, "o", "active", version=3))
+
+    world.deliver("on_household_suspended",
+                  world.household_fact(household_id, REGION, "o", "suspended", version=2))
+
+    assert household_row(session, household_id) == ("active", 3)
+
+
+def test_the_same_version_again_changes_nothing(world, session):
+    household_id = world.household()
+    world.deliver("on_household_suspended",
+                  world.household_fact(household_id, REGION, "o", "suspended", version=2))
+    ignored_before = stale("household_reinstated")
+
+    # A fact of the same version under another type: no newer than what is kept.
+    world.deliver("on_household_reinstated",
+                  world.household_fact(household_id, REGION, "o", "active", version=2))
+
+    assert household_row(session, household_id) == ("suspended", 2)
+    assert stale("household_reinstated") == ignored_before + 1
+
+
+def test_the_status_in_the_fact_is_preferred_to_its_type(world, session):
+    household_id = world.household()
+
+    world.deliver("on_household_reinstated",
+                  world.household_fact(household_id, REGION, "o", "suspended", version=2))
+
+    assert household_row(session, household_id) == ("suspended", 2)
+
+
+def test_facts_without_a_status_or_version_still_apply_by_their_type(world, session):
+    household_id = "5a6b7c8d-0000-4000-8000-000000000003"
+    fact = world.household_fact(household_id, REGION, "o", "active")
+    del fact["status"]
+
+    world.deliver("on_household_enrolled", fact)
     world.deliver("on_household_suspended", fact)
-    assert session.get(Household, household_id).status == "suspended"
 
-    world.deliver("on_household_withdrawn", fact)
-    assert session.get(Household, household_id).status == "withdrawn"
+    assert household_row(session, household_id) == ("suspended", 0)
+
+
+def test_an_unnumbered_fact_is_older_than_any_numbered_one(world, session):
+    household_id = world.household()
+    restaurant_id = world.restaurant()
+
+    world.deliver("on_household_suspended",
+                  world.household_fact(household_id, REGION, "o", "suspended"))
+    world.deliver("on_restaurant_suspended",
+                  world.restaurant_fact(restaurant_id, REGION, "suspended", None))
+
+    assert household_row(session, household_id) == ("active", 1)
+    assert restaurant_row(session, restaurant_id) == ("active", 1)
+
+
+@pytest.mark.parametrize("version", [0, -3, "2", 1.5, True])
+def test_a_fact_with_a_broken_version_is_parked_not_applied(
+        world, session, monkeypatch, version):
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0)  # retry without waiting
+    household_id = world.household()
+
+    world.deliver("on_household_suspended", world.household_fact(
+        household_id, REGION, "o", "suspended", version=version))
+
+    assert household_row(session, household_id) == ("active", 1)
+    [parked] = session.scalars(select(ParkedMessage)).all()
+    assert parked.consumer == "redemption.on_household_suspended"
 
 
 def test_a_blocked_card_stays_blocked_if_its_issue_arrives_late(world, session):

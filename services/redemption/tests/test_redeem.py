@@ -186,7 +186,8 @@ def test_a_restaurant_of_another_region_declines(service, world):
 @pytest.mark.parametrize("event", ["on_household_suspended", "on_household_withdrawn"])
 def test_a_suspended_or_withdrawn_household_is_declined(service, world, restaurant, event):
     household_id, card, _ = world.family_with_card()
-    world.deliver(event, world.household_fact(household_id, REGION, "o", "suspended"))
+    status = "suspended" if event == "on_household_suspended" else "withdrawn"
+    world.deliver(event, world.household_fact(household_id, REGION, "o", status, version=2))
 
     assert declined(service.redeem(bill(restaurant, 1000, card_number=card)),
                     "household_not_active")
@@ -195,9 +196,9 @@ def test_a_suspended_or_withdrawn_household_is_declined(service, world, restaura
 def test_a_reinstated_household_can_eat_again(service, world, restaurant):
     household_id, card, _ = world.family_with_card()
     world.deliver("on_household_suspended", world.household_fact(household_id, REGION, "o",
-                                                                 "suspended"))
+                                                                 "suspended", version=2))
     world.deliver("on_household_reinstated", world.household_fact(household_id, REGION, "o",
-                                                                  "active"))
+                                                                  "active", version=3))
 
     assert service.redeem(bill(restaurant, 1000, card_number=card))["outcome"] == "applied"
 
