@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PACKAGES := common $(wildcard services/*) gateway
 STAMP := $(VENV)/.installed
 
-.PHONY: venv infra demo demo-keep test unit integration clean
+.PHONY: venv infra demo demo-keep test lint unit integration clean
 
 venv: $(STAMP)
 
@@ -26,8 +26,11 @@ demo: venv infra
 demo-keep: venv infra
 	$(PY) -m demo.run --keep-running
 
-test: venv infra
+test: venv infra lint
 	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check --quiet .
 
 unit: venv
 	$(PY) -m pytest -m "not integration"

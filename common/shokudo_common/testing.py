@@ -4,8 +4,10 @@ Service tests talk to PostgreSQL for real (constraints, locks and JSONB behave a
 production); nameko's ``worker_factory`` supplies the service instance.
 """
 
+import os
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
@@ -15,21 +17,21 @@ from shokudo_common.outbox import OutboxWriter
 
 
 class MigratedDatabase:
-    """A fresh database for one service's tests, emptied between tests."""
+    """A fresh database for one service's tests, emptied between tests.
+
+    Its name carries the test process's id, so that two test runs on one machine (a developer's
+    and a helper's, say) never drop each other's database.
+    """
 
     def __init__(self, service, migrations_dir, metadata):
-        self.name = f"shokudo_unit_{service}"
+        self.name = f"shokudo_unit_{service}_{os.getpid()}"
         self.uri = LOCAL_DEFAULT.format(database=self.name)
         self.migrations_dir = migrations_dir
         self.metadata = metadata
 
     def create(self):
-        admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
-                              isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        admin.dispose()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)',
+                    f'CREATE DATABASE "{self.name}"')
         upgrade(self.migrations_dir, self.uri)
         self.engine = create_engine(psycopg2_uri(self.uri))
         self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
@@ -42,6 +44,15 @@ class MigratedDatabase:
 
     def dispose(self):
         self.engine.dispose()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def _admin(self, *statements):
+        admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        admin.dispose()
 
     def outbox_events(self, event_type=None):
         query = "SELECT event_type, payload FROM outbox ORDER BY id"
@@ -53,3 +64,27 @@ class MigratedDatabase:
 def outbox_writer(correlation_id="test-correlation"):
     """The real outbox writer, as a worker would get it, without a relay behind it."""
     return OutboxWriter(None, SimpleNamespace(data={"correlation_id": correlation_id}))
+
+
+def database_fixtures(service, migrations_dir, metadata):
+    """The ``database`` (per test session) and ``session`` (per test) fixtures of a service.
+
+    In a service's tests/conftest.py::
+
+        database, session = database_fixtures("directory", MIGRATIONS, Base.metadata)
+    """
+
+    @pytest.fixture(scope="session")
+    def database():
+        database = MigratedDatabase(service, migrations_dir, metadata).create()
+        yield database
+        database.dispose()
+
+    @pytest.fixture
+    def session(database):
+        database.empty()
+        session = database.make_session()
+        yield session
+        session.close()
+
+    return database, session

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from nameko.testing.services import worker_factory
 
-from shokudo_common.testing import MigratedDatabase, outbox_writer
+from shokudo_common.testing import database_fixtures, outbox_writer
 
 from enrollment.models import Base
 from enrollment.service import EnrollmentService
@@ -23,19 +23,7 @@ def sheets():
     return module
 
 
-@pytest.fixture(scope="session")
-def database():
-    database = MigratedDatabase("enrollment", MIGRATIONS, Base.metadata).create()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def session(database):
-    database.empty()
-    session = database.make_session()
-    yield session
-    session.close()
+database, session = database_fixtures("enrollment", MIGRATIONS, Base.metadata)
 
 
 @pytest.fixture

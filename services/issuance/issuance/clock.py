@@ -1,26 +1,9 @@
-"""Time as the service sees it: the clock it reads and the timer that wakes it.
+"""The timer that wakes issuance to start due runs (the clock it reads is shokudo_common's).
 
-Issuance decides from the clock whether a period may start and which run is due. The clock is
-a dependency so that tests can replace it with a fixed instant (for example the first minutes
-of the 20th in Tokyo, while the UTC date is still the 19th). The timer's interval comes from
-the config, so operations can tune it without a release.
+The timer's interval comes from the config, so operations can tune it without a release.
 """
 
-from datetime import datetime, timezone
-
-from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
-
-
-class SystemClock:
-    def now(self):
-        """The current instant, aware and in UTC; callers convert to a region's zone."""
-        return datetime.now(tz=timezone.utc)
-
-
-class Clock(DependencyProvider):
-    def get_dependency(self, worker_ctx):
-        return SystemClock()
 
 
 class ConfiguredTimer(Timer):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from shokudo_common.clock import Clock
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
 from shokudo_common.errors import NotFound, ShokudoError
@@ -21,7 +22,7 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from issuance import domain, metrics, roster, runs
-from issuance.clock import Clock, ConfiguredTimer
+from issuance.clock import ConfiguredTimer
 from issuance.models import Program
 from issuance.schemas import (
     ProgramIn, ProgramOut, RegionRequest, RosterFact, RunOut, RunRequest,

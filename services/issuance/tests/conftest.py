@@ -6,7 +6,8 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy.dialects.postgresql import insert
 
-from shokudo_common.testing import MigratedDatabase, outbox_writer
+from shokudo_common.clock import FixedClock
+from shokudo_common.testing import database_fixtures, outbox_writer
 
 from issuance.models import Base, RosterHousehold
 from issuance.service import IssuanceService
@@ -17,16 +18,6 @@ ORGANISATION = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
 
 # 00:30 on 20 February in Tokyo, while the UTC date is still the 19th: the issue day has come.
 ISSUE_DAY_IN_TOKYO = datetime(2026, 2, 19, 15, 30, tzinfo=timezone.utc)
-
-
-class FixedClock:
-    """The service's clock, stopped at an instant the test chooses."""
-
-    def __init__(self, moment):
-        self.moment = moment
-
-    def now(self):
-        return self.moment
 
 
 class WorkerKilled(Exception):
@@ -48,19 +39,7 @@ class OutboxThatDiesAfter:
         return self.writer.add(session, event_type, payload)
 
 
-@pytest.fixture(scope="session")
-def database():
-    database = MigratedDatabase("issuance", MIGRATIONS, Base.metadata).create()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def session(database):
-    database.empty()
-    session = database.make_session()
-    yield session
-    session.close()
+database, session = database_fixtures("issuance", MIGRATIONS, Base.metadata)
 
 
 @pytest.fixture

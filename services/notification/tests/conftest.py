@@ -8,26 +8,14 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from shokudo_common.testing import MigratedDatabase
+from shokudo_common.testing import database_fixtures
 
 from notification.models import Base
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "notification" / "migrations"
 
 
-@pytest.fixture(scope="session")
-def database():
-    database = MigratedDatabase("notification", MIGRATIONS, Base.metadata).create()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def session(database):
-    database.empty()
-    session = database.make_session()
-    yield session
-    session.close()
+database, session = database_fixtures("notification", MIGRATIONS, Base.metadata)
 
 
 class Mailbox:

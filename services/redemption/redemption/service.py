@@ -6,6 +6,7 @@ projections of tickets (issuance), restaurants (directory), households and cards
 
 import logging
 
+from shokudo_common.clock import Clock
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
 from shokudo_common.errors import NotFound
@@ -16,7 +17,6 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from redemption import counter, metrics, projections, reports
-from redemption.clock import Clock
 from redemption.models import Household, Restaurant
 from redemption.qr import QrTokens
 from redemption.schemas import (
@@ -32,7 +32,7 @@ class RedemptionService(OperationalEndpoints):
     correlation = CorrelationId()
     db = Database()
     outbox = Outbox()
-    now = Clock()
+    clock = Clock()
     qr_tokens = QrTokens()
 
     # -- the counter ----------------------------------------------------------------------
@@ -41,7 +41,7 @@ class RedemptionService(OperationalEndpoints):
     def redeem(self, data):
         """Pay (part of) a bill with the ticket behind a card or QR code, or decline."""
         request = load(RedeemRequest(), data)
-        return counter.redeem(self.db, self.outbox, self.qr_tokens, request, self.now())
+        return counter.redeem(self.db, self.outbox, self.qr_tokens, request, self.clock.now())
 
     @rpc
     def issue_qr_token(self, household_id):
@@ -50,14 +50,14 @@ class RedemptionService(OperationalEndpoints):
         if self.db.get(Household, household_id) is None:
             raise NotFound("household_not_found", f"no household {household_id}")
 
-        token, expires_at = self.qr_tokens.issue(household_id, self.now())
+        token, expires_at = self.qr_tokens.issue(household_id, self.clock.now())
         return {"token": token, "expires_at": expires_at.isoformat()}
 
     # -- households -----------------------------------------------------------------------
 
     @rpc
     def get_balance(self, household_id):
-        return reports.balance(self.db, self._household_id(household_id), self.now())
+        return reports.balance(self.db, self._household_id(household_id), self.clock.now())
 
     @rpc
     def history(self, household_id):

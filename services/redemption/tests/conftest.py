@@ -2,14 +2,15 @@
 restaurants, households, cards and tickets built through the service's own event handlers."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from nameko.testing.services import worker_factory
 
-from shokudo_common.testing import MigratedDatabase, outbox_writer
+from shokudo_common.clock import FixedClock
+from shokudo_common.testing import database_fixtures, outbox_writer
 
 from redemption.models import Base
 from redemption.qr import QrTokenSigner
@@ -21,37 +22,12 @@ REGION = "hoshizora-ku"
 QR_SECRET = "test-qr-secret-of-at-least-32-bytes"
 
 
-@pytest.fixture(scope="session")
-def database():
-    database = MigratedDatabase("redemption", MIGRATIONS, Base.metadata).create()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def session(database):
-    database.empty()
-    session = database.make_session()
-    yield session
-    session.close()
-
-
-class StillClock:
-    """The service's clock in tests: it says what the test set, until the test moves it."""
-
-    def __init__(self, moment):
-        self.moment = moment
-
-    def __call__(self):
-        return self.moment.astimezone(timezone.utc)
-
-    def set(self, moment):
-        self.moment = moment
+database, session = database_fixtures("redemption", MIGRATIONS, Base.metadata)
 
 
 @pytest.fixture
 def clock():
-    return StillClock(datetime(2026, 3, 10, 12, 0, tzinfo=TOKYO))
+    return FixedClock(datetime(2026, 3, 10, 12, 0, tzinfo=TOKYO))
 
 
 @pytest.fixture
@@ -65,7 +41,7 @@ def make_service(clock, signer):
 
     def make(session):
         return worker_factory(RedemptionService, db=session, outbox=outbox_writer(),
-                              now=clock, qr_tokens=signer)
+                              clock=clock, qr_tokens=signer)
 
     return make
 

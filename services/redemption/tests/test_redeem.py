@@ -156,7 +156,7 @@ def test_an_expired_or_forged_qr_code_is_declined(service, world, restaurant, cl
     household_id, _, _ = world.family_with_card()
     old = service.issue_qr_token(household_id)["token"]
     forged, _ = QrTokenSigner("not-our-secret-but-long-enough-too").issue(household_id,
-                                                                          clock())
+                                                                          clock.now())
     clock.set(clock.moment.replace(minute=3))  # 12:03, three minutes after issue
 
     assert declined(service.redeem(bill(restaurant, 1000, qr_token=old)),
