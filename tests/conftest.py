@@ -15,7 +15,10 @@ import requests
 from shokudo_common.client import GatewayClient
 from shokudo_common.devstack import ROOT, Stack
 
-VHOST = "shokudo-it"
+# Two runs on one machine (a developer's and CI's, say) keep apart by setting these.
+NAME = os.environ.get("SHOKUDO_IT_NAME", "shokudo_it")
+PORT_BASE = int(os.environ.get("SHOKUDO_IT_PORT_BASE", "18000"))
+VHOST = NAME.replace("_", "-")
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
 BOOTSTRAP_KEY = "integration-bootstrap-key"
 
@@ -35,11 +38,11 @@ def fresh_vhost(name):
 def stack():
     fresh_vhost(VHOST)
     stack = Stack(
-        db_prefix="shokudo_it",
+        db_prefix=NAME,
         amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}",
-        port_base=18000,
-        smtp_port=18025,
-        var_dir=ROOT / "var" / "integration",
+        port_base=PORT_BASE,
+        smtp_port=PORT_BASE + 99,
+        var_dir=ROOT / "var" / NAME,
         extra_env={
             "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
             "ISSUANCE_TIMER_SECONDS": "3600",

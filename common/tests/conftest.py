@@ -12,7 +12,7 @@ from shokudo_common.migrations import LOCAL_DEFAULT
 from plumbing_models import Base
 
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
-VHOST = "shokudo-common-tests"
+VHOST = os.environ.get("SHOKUDO_IT_NAME", "shokudo_it").replace("_", "-") + "-common"
 
 @pytest.fixture(scope="session")
 def amqp_uri():
@@ -28,7 +28,7 @@ def amqp_uri():
 
 @pytest.fixture(scope="session")
 def db_uri():
-    name = "shokudo_unit_common"
+    name = f"shokudo_unit_common_{os.getpid()}"
     admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -54,4 +54,5 @@ def engine(db_uri):
 
 @pytest.fixture
 def config(amqp_uri, db_uri):
-    return {"AMQP_URI": amqp_uri, "DB_URI": db_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:18099"}
+    port = int(os.environ.get("SHOKUDO_IT_PORT_BASE", "18000")) + 98
+    return {"AMQP_URI": amqp_uri, "DB_URI": db_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
