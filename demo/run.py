@@ -8,13 +8,14 @@ prints what happened, and stops everything it started unless asked to keep it ru
 """
 
 import argparse
+import signal
 import sys
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shokudo_common.client import GatewayClient
-from shokudo_common.devstack import ROOT, InfrastructureMissing, Stack
+from shokudo_common.devstack import ROOT, InfrastructureMissing, PortInUse, Stack
 from shokudo_common.periods import Period
 
 from demo.day import Day
@@ -34,6 +35,9 @@ def main(argv=None):
     stack = Stack(var_dir=ROOT / "var" / "demo", extra_env={
         "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
     })
+    # A SIGTERM (from a supervisor, or `kill`) stops the demo as Ctrl-C does: through the
+    # finally below, so no service is left running on its own.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         step("checking RabbitMQ and PostgreSQL, creating databases, migrating")
         stack.prepare(fresh=True)
@@ -46,6 +50,9 @@ def main(argv=None):
         run_cycle(stack)
         if args.keep_running:
             keep_running(stack)
+    except PortInUse as taken:
+        print(taken, file=sys.stderr)
+        return 2
     finally:
         step("stopping everything the demo started")
         stack.stop()

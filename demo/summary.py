@@ -31,6 +31,8 @@ def print_households(enrollment):
         print(f"  {counts['name']}: {counts['active']} active of cap {counts['cap']}"
               f" ({counts['app']} app / {counts['card']} card),"
               f" {counts['suspended']} suspended")
+    print("  (the demo suspends one household after the issuance: it holds a ticket it cannot"
+          " use)")
 
 
 def print_issuance(run):
@@ -42,12 +44,13 @@ def print_issuance(run):
 def print_redemptions(redemption, day):
     print(f"\nRedeemed: {redemption['redemptions']} meals, {yen(redemption['yen_redeemed'])}"
           f" from tickets; families paid {yen(redemption['yen_paid_at_counter'])} at the counter")
-    print(f"  (the counters saw {day.visits} attempts: {day.applied} applied,"
-          f" {yen(day.applied_yen)} redeemed, {yen(day.counter_yen)} paid at the counter)")
+    print(f"  cross-check, as the restaurants' counters answered: {day.visits} attempts,"
+          f" {day.applied} applied for {yen(day.applied_yen)},"
+          f" {yen(day.counter_yen)} paid by families")
 
 
 def print_busiest(restaurants):
-    print("\nFive busiest restaurants")
+    print("\nFive busiest restaurants (by yen redeemed)")
     for place, restaurant in enumerate(restaurants, start=1):
         print(f"  {place}. {restaurant['name']}: {restaurant['redemptions']} meals,"
               f" {yen(restaurant['applied_yen'])}")
@@ -59,8 +62,19 @@ def print_declines(declines):
         print(f"  {reason}: {count}")
 
 
+TEMPLATES = {
+    "tickets_issued": "tickets issued, to app families",
+    "ticket_redeemed": "receipts, to app families",
+    "organisation_tickets_issued": "tickets issued to card families, one notice per"
+                                   " organisation and batch of grants",
+    "organisation_ticket_redeemed": "receipts of card families, to their organisation",
+}
+
+
 def print_messages(notification):
     print(f"\nMessages: {notification['total']} in the delivery log")
     for channel, outcomes in notification["by_channel"].items():
         described = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
         print(f"  {channel}: {described}")
+    for template, count in sorted(notification["by_template"].items()):
+        print(f"    {count:>4}  {TEMPLATES.get(template, template)}")
