@@ -1,4 +1,5 @@
-"""Tables every service keeps next to its own: the outbox, applied events and parked messages.
+"""Tables every service keeps next to its own: the outbox, applied events, parked messages and
+the answers given to requests that carried an idempotency key.
 
 Each service's SQLAlchemy ``Base`` calls :func:`add_messaging_tables` so that the tables live in
 the service's own database and are created by its own Alembic migrations.
@@ -9,7 +10,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 
 def add_messaging_tables(base):
-    """Declare the three messaging tables on ``base`` and return their classes."""
+    """Declare the shared tables on ``base``; return the three messaging tables' classes.
+
+    ``idempotent_requests`` is declared too but not returned, so that every service's
+    ``OutboxEvent, AppliedEvent, ParkedMessage = add_messaging_tables(Base)`` keeps working:
+    :mod:`shokudo_common.idempotency` reaches it through SQL alone.
+    """
 
     class OutboxEvent(base):
         __tablename__ = "outbox"
@@ -47,5 +53,20 @@ def add_messaging_tables(base):
         attempts = Column(Integer, nullable=False)
         parked_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
         replayed_at = Column(DateTime(timezone=True))
+
+    class IdempotentRequest(base):
+        """A request that changed something, by the key its caller gave it, and its answer."""
+
+        __tablename__ = "idempotent_requests"
+
+        # The operation (``enrollment.enrol_household``) and the caller's key, which the
+        # gateway prefixes with the caller (``organisation:<id>:<key>``).
+        scope = Column(String(80), primary_key=True)
+        key = Column(String(200), primary_key=True)
+        # sha256 of the request's canonical JSON: the same key for another request is refused.
+        fingerprint = Column(String(64), nullable=False)
+        # Null while the request is under way (or was cut short): stored before its commit.
+        answer = Column(JSONB)
+        created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     return OutboxEvent, AppliedEvent, ParkedMessage

@@ -126,10 +126,35 @@ def load_query(schema, request):
     return load(schema, request.args.to_dict())
 
 
+def idempotency_key(request):
+    """The client's ``Idempotency-Key`` header, checked (422 if malformed); None if absent."""
+    offered = request.headers.get(IDEMPOTENCY_HEADER)
+    if offered is None:
+        return None
+    return load(schemas.IdempotencyHeader(), {IDEMPOTENCY_HEADER: offered})["key"]
+
+
+def keyed(request, caller):
+    """The ``idempotency_key`` argument of a service call, or nothing when the client sent none.
+
+    The key is scoped by the caller, role and the id it acts for (``organisation:<id>:<key>``),
+    so that two organisations, or an organisation and the operator, never share a key. It is
+    passed only when given, so that a service that does not know the argument yet still answers
+    every call without one.
+    """
+    key = idempotency_key(request)
+    if key is None:
+        return {}
+    return {"idempotency_key": ":".join([caller.role, *caller.scope_claims().values(), key])}
+
+
 def with_idempotency_key(request, body):
-    """``body`` with the key that makes a retry safe, from the body or the usual header."""
+    """``body`` with the key that makes a retry safe, from the body or the usual header.
+
+    Redemption scopes the key itself: the request names the restaurant, which is the caller.
+    """
     in_body = body.get("idempotency_key")
-    in_header = request.headers.get(IDEMPOTENCY_HEADER)
+    in_header = idempotency_key(request)
     if in_body and in_header and in_body != in_header:
         raise InvalidInput(
             "invalid_input", "the idempotency key in the body and in the header differ",

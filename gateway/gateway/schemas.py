@@ -18,6 +18,8 @@ from gateway import auth
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CARD_SEPARATORS = re.compile(r"[\s-]")
+# Printable ASCII, space included: what a till or a browser can put in a header as it is.
+IDEMPOTENCY_KEY = re.compile(r"^[ -~]{1,100}$")
 
 
 class PeriodText(fields.String):
@@ -40,6 +42,14 @@ class CardNumber(fields.String):
         if not re.fullmatch(r"\d{16}", digits):
             raise ValidationError("must be the 16 digits printed on the card")
         return digits
+
+
+class IdempotencyKey(fields.String):
+    """The key a client gives a request it may send again: 1 to 100 printable ASCII characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Regexp(
+            IDEMPOTENCY_KEY, error="must be 1 to 100 printable ASCII characters"), **kwargs)
 
 
 # -- paths -----------------------------------------------------------------------------------
@@ -113,7 +123,7 @@ class RedemptionRequest(Schema):
     card_number = CardNumber()
     qr_token = fields.String(validate=validate.Length(min=1, max=4096))
     # The same key from the same restaurant gets the first answer again (a till that retried).
-    idempotency_key = fields.String(validate=validate.Length(min=1, max=100))
+    idempotency_key = IdempotencyKey()
 
     @validates_schema
     def one_ticket(self, data, **kwargs):
@@ -121,6 +131,10 @@ class RedemptionRequest(Schema):
         if len(given) != 1:
             raise ValidationError("give either card_number or qr_token, exactly one",
                                   "card_number")
+
+
+class IdempotencyHeader(Schema):
+    key = IdempotencyKey(data_key="Idempotency-Key")
 
 
 class MonthQuery(Schema):

@@ -20,7 +20,7 @@ from gateway import schemas
 from gateway.asking import ask_at_once
 from gateway.auth import (HOUSEHOLD, OPERATOR, ORGANISATION, PUBLIC, RESTAURANT, Caller,
                           Tokens)
-from gateway.http import (load_body, load_query, object_body, read_body, route,
+from gateway.http import (keyed, load_body, load_query, object_body, read_body, route,
                           with_idempotency_key)
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class GatewayService:
     def start_issuance_run(self, request, caller, region_id):
         """Starts the period's run, or answers the run already there: 200 either way."""
         period = load_body(schemas.RunRequest(), request)["period"]
-        return self.issuance.start_run(region_id, period)
+        return self.issuance.start_run(region_id, period, **keyed(request, caller))
 
     @route("GET", "/v1/regions/<region_id>/issuance-runs/<period>", serves=OPERATOR_ONLY)
     def get_issuance_run(self, request, caller, region_id, period):
@@ -172,7 +172,9 @@ class GatewayService:
 
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def enrol_household(self, request, caller, organisation_id):
-        return 201, self.enrollment.enrol_household(organisation_id, object_body(request))
+        details = object_body(request)
+        return 201, self.enrollment.enrol_household(organisation_id, details,
+                                                    **keyed(request, caller))
 
     @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def list_households(self, request, caller, organisation_id):
@@ -210,7 +212,8 @@ class GatewayService:
                                {"fields": {"body": ["the CSV file is empty"]}})
 
         encoded = base64.b64encode(spreadsheet).decode("ascii")
-        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run)
+        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run,
+                                                 **keyed(request, caller))
 
     # -- organisations: restaurants they trust ---------------------------------------------
 

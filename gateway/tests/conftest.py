@@ -81,8 +81,8 @@ class FakeEnrollment(Recorder):
         self.record("list_organisations", region_id)
         return list(self.organisations.values())
 
-    def enrol_household(self, organisation_id, data):
-        self.record("enrol_household", organisation_id, data)
+    def enrol_household(self, organisation_id, data, **keyed):
+        self.record("enrol_household", organisation_id, data, **keyed)
         self._fail_if_asked()
         self.get_organisation(organisation_id)
         return {"id": str(uuid.uuid4()), "organisation_id": organisation_id, **data}
@@ -117,8 +117,8 @@ class FakeEnrollment(Recorder):
         household["status"] = status
         return household
 
-    def import_households(self, organisation_id, csv_base64, dry_run=False):
-        self.record("import_households", organisation_id, csv_base64, dry_run=dry_run)
+    def import_households(self, organisation_id, csv_base64, dry_run=False, **keyed):
+        self.record("import_households", organisation_id, csv_base64, dry_run=dry_run, **keyed)
         return {"dry_run": dry_run,
                 "summary": {"created": 1, "updated": 0, "unchanged": 0, "failed": 0},
                 "rows": [{"line": 2, "external_ref": "A-001", "outcome": "created"}]}
@@ -156,8 +156,8 @@ class FakeIssuance(Recorder):
         self.programs[region_id] = {"region_id": region_id, **data}
         return self.programs[region_id]
 
-    def start_run(self, region_id, period):
-        self.record("start_run", region_id, period)
+    def start_run(self, region_id, period, **keyed):
+        self.record("start_run", region_id, period, **keyed)
         return {"run_id": "run-1", "region_id": region_id, "period": period,
                 "status": "completed", "households": 1, "yen_granted": 3000}
 

@@ -7,6 +7,7 @@ only through ``get_contacts``, which the notification service alone calls.
 
 import logging
 
+from shokudo_common import idempotency
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
 from shokudo_common.logs import CorrelationId
@@ -55,9 +56,18 @@ class EnrollmentService(OperationalEndpoints):
     # -- households ----------------------------------------------------------------------------
 
     @rpc
-    def enrol_household(self, organisation_id, data):
-        """Enrol one household; the answer carries its activation code or card number."""
+    def enrol_household(self, organisation_id, data, idempotency_key=None):
+        """Enrol one household; the answer carries its activation code or card number.
+
+        With an ``idempotency_key``, the same request sent again gets the first answer (code
+        or card included) and enrols nobody twice.
+        """
         details = load(HouseholdIn(), data)
+        keyed = idempotency.claim(self.db, "enrollment.enrol_household", idempotency_key,
+                                  {"organisation_id": organisation_id, "details": details})
+        if keyed.answered:
+            return keyed.answer
+
         register = self._register()
         organisation = register.organisation(organisation_id, lock=True)
 
@@ -65,6 +75,9 @@ class EnrollmentService(OperationalEndpoints):
         domain.ensure_room(organisation.household_cap,
                            register.active_households(organisation.id))
         household, credentials = register.enrol(organisation, details)
+        answer = keyed.remember(self.db, {
+            **self._household_out(household, credentials.get("card_number")), **credentials,
+        })
         self.db.commit()
 
         metrics.count_enrolled(household.region_id, household.channel)
@@ -72,12 +85,25 @@ class EnrollmentService(OperationalEndpoints):
             "household_id": household.id, "organisation_id": organisation.id,
             "channel": household.channel,
         })
-        return {**self._household_out(household, credentials.get("card_number")), **credentials}
+        return answer
 
     @rpc
-    def import_households(self, organisation_id, csv_base64, dry_run=False):
+    def import_households(self, organisation_id, csv_base64, dry_run=False,
+                          idempotency_key=None):
+        """Apply an organisation's spreadsheet line by line, or rehearse it (``dry_run``).
+
+        A real import with an ``idempotency_key`` sent again gets the first answer; a dry run
+        writes nothing, so it ignores the key.
+        """
         request = load(ImportRequest(), {"csv_base64": csv_base64, "dry_run": dry_run})
         sheet = spreadsheet.read(request["csv_base64"])
+        key = None if request["dry_run"] else idempotency_key
+        keyed = idempotency.claim(self.db, "enrollment.import_households", key, {
+            "organisation_id": organisation_id, "csv_base64": request["csv_base64"],
+        })
+        if keyed.answered:
+            return keyed.answer
+
         register = self._register()
         organisation = register.organisation(organisation_id, lock=True)
 
@@ -86,6 +112,7 @@ class EnrollmentService(OperationalEndpoints):
         if request["dry_run"]:
             self.db.rollback()
         else:
+            result = keyed.remember(self.db, result)
             self.db.commit()
             self._count_import(organisation, outcomes, result["summary"])
 

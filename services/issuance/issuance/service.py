@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from shokudo_common import idempotency
 from shokudo_common.clock import Clock
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
@@ -72,14 +73,25 @@ class IssuanceService(OperationalEndpoints):
     # -- runs -----------------------------------------------------------------------------
 
     @rpc
-    def start_run(self, region_id, period):
+    def start_run(self, region_id, period, idempotency_key=None):
         """Grant every active household of the region one ticket for ``period``, once.
 
         Calling again returns the same run: finished, or carried on from where it stopped.
+        With an ``idempotency_key``, the same call sent again gets the first answer, and the
+        key sent with another region or period is refused.
         """
         request = load(RunRequest(), {"region_id": region_id, "period": period})
+        # The key commits with the run's first step; a run cut short and started again with
+        # it carries on, as any call for the same run does.
+        keyed = idempotency.claim(self.db, "issuance.start_run", idempotency_key,
+                                  {"region_id": region_id, "period": period})
+        if keyed.answered:
+            return keyed.answer
+
         run = self._carry_out(request["region_id"], request["period"])
-        return RunOut().dump(run)
+        answer = keyed.remember(self.db, RunOut().dump(run))
+        self.db.commit()
+        return answer
 
     @rpc
     def get_run(self, region_id, period):

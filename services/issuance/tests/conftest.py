@@ -94,10 +94,10 @@ def add_households(session):
 def interrupt_run(make_service):
     """Start a run in a worker that dies after committing ``batches`` batches."""
 
-    def interrupt(region_id, period, batches=1):
+    def interrupt(region_id, period, batches=1, **options):
         dying = make_service(outbox=OutboxThatDiesAfter(batches))
         with pytest.raises(WorkerKilled):
-            dying.start_run(region_id, period)
+            dying.start_run(region_id, period, **options)
         # The dead worker's open transaction goes with its connection.
         dying.db.close()
 

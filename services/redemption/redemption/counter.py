@@ -2,17 +2,21 @@
 
 The steps of one redemption, between the RPC edge and the database::
 
-    earlier answer for this idempotency key? ── give it again
+    claim the till's idempotency key ── answered before? give that answer again
     who holds the card / QR code, which restaurant, which household ── checks in order
     lock the ticket usable now ── anything left? ── split the bill
-    ledger line + balance + ticket_redeemed in the outbox ── one commit ── answer
+    ledger line + balance + ticket_redeemed in the outbox + the answer under the key
+        ── one commit ── answer
 
-Every decline is written down (restaurant, region, reason, time) and counted.
+Every decline is written down (restaurant, region, reason, time) and counted. A decline
+changes no money, so it keeps no answer under the key: the till's retry is judged afresh.
 """
 
 import logging
 
 from sqlalchemy.exc import IntegrityError
+
+from shokudo_common import idempotency
 
 from redemption import domain, ledger, metrics
 from redemption.models import Household, Restaurant, Ticket
@@ -25,9 +29,9 @@ IDEMPOTENCY_CONSTRAINT = "redemptions_one_per_idempotency_key"
 
 def redeem(session, outbox, qr_tokens, request, now):
     """Settle ``request`` (already validated) at instant ``now``; returns the counter's answer."""
-    earlier = _earlier_answer(session, request)
-    if earlier is not None:
-        return earlier
+    keyed = _claim_key(session, request)
+    if keyed.answered:
+        return keyed.answer
 
     household_id = _holder(session, qr_tokens, request, now)
     restaurant = session.get(Restaurant, request["restaurant_id"])
@@ -42,13 +46,16 @@ def redeem(session, outbox, qr_tokens, request, now):
     if reason:
         return _decline(session, request, restaurant, reason, now)
 
-    # A retry with the same key may have waited on the lock while the first one committed.
-    earlier = _earlier_answer(session, request)
-    if earlier is not None:
-        session.rollback()
-        return earlier
+    return _apply(session, outbox, request, ticket, restaurant, now, keyed)
 
-    return _apply(session, outbox, request, ticket, restaurant, now)
+
+def _claim_key(session, request):
+    """The till's key, kept per restaurant: the request names the restaurant that sends it,
+    and the gateway lets a restaurant send only its own redemptions."""
+    key = request.get("idempotency_key")
+    bill = {name: value for name, value in request.items() if name != "idempotency_key"}
+    scoped_key = f"restaurant:{request['restaurant_id']}:{key}" if key else None
+    return idempotency.claim(session, "redemption.redeem", scoped_key, bill)
 
 
 def _holder(session, qr_tokens, request, now):
@@ -67,7 +74,7 @@ def _at_the_counter(household_id, restaurant, household):
     )
 
 
-def _apply(session, outbox, request, ticket, restaurant, now):
+def _apply(session, outbox, request, ticket, restaurant, now, keyed):
     split = domain.split_bill(ticket.balance_yen, request["bill_yen"])
 
     try:
@@ -76,9 +83,11 @@ def _apply(session, outbox, request, ticket, restaurant, now):
             request.get("idempotency_key"),
         )
         outbox.add(session, "ticket_redeemed", _redeemed_fact(redemption, ticket))
+        answer = keyed.remember(session, applied_answer(redemption, ticket))
         session.commit()
     except IntegrityError as error:
-        # Only a twin request with the same key that got in first is expected here.
+        # The ledger's own unique key, a last guard: only a key a till used before keys were
+        # claimed in idempotent_requests can reach it now.
         session.rollback()
         if _constraint_of(error) != IDEMPOTENCY_CONSTRAINT:
             raise
@@ -90,11 +99,13 @@ def _apply(session, outbox, request, ticket, restaurant, now):
         "restaurant_id": restaurant.id, "region_id": ticket.region_id,
         "applied_yen": split.applied_yen, "pay_at_counter_yen": split.pay_at_counter_yen,
     })
-    return applied_answer(redemption, ticket)
+    return answer
 
 
 def _decline(session, request, restaurant, reason, now):
     region_id = restaurant.region_id if restaurant else None
+    # Let the key go (and the ticket's lock): nothing was paid, a retry may be applied.
+    session.rollback()
     ledger.add_decline(session, request["restaurant_id"], region_id, reason, now)
     session.commit()
 
