@@ -55,7 +55,7 @@ class IdempotencyKey(fields.String):
 # -- paths -----------------------------------------------------------------------------------
 
 # Path ids that are malformed name nothing that exists: they get the unknown-id 404.
-PATH_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
+PATH_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id", "redemption_id")
 
 
 class PathValues(Schema):
@@ -63,6 +63,7 @@ class PathValues(Schema):
     organisation_id = Id()
     restaurant_id = Id()
     household_id = Id()
+    redemption_id = Id()
     period = PeriodText()
     month = PeriodText()
 
@@ -176,6 +177,27 @@ class RedemptionAnswer(Schema):
     message_en = fields.String()
 
 
+class VoidAnswer(Schema):
+    """What the counter sees after a void: the yen given back, nothing about the household."""
+
+    outcome = fields.String()
+    redemption_id = fields.String()
+    void_id = fields.String()
+    voided_yen = fields.Integer()
+    balance_yen = fields.Integer()
+    at = fields.String()
+
+
+class ClosedStatement(Schema):
+    restaurant_id = fields.String()
+    month = fields.String()
+    closed_at = fields.String()
+    closed_by = fields.String()
+    redemptions = fields.Integer()
+    voids = fields.Integer()
+    total_yen = fields.Integer()
+
+
 class StatementLine(Schema):
     redemption_id = fields.String()
     at = fields.String()
@@ -192,8 +214,12 @@ class Statement(Schema):
     restaurant_name = fields.String()
     month = fields.String()
     redemptions = fields.Integer()
+    # Voided redemptions are not in the lines nor in the totals; this says how many there were.
+    voids = fields.Integer()
     total_yen = fields.Integer()
     pay_at_counter_yen = fields.Integer()
+    closed = fields.Boolean()
+    closed_at = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(StatementLine))
 
 

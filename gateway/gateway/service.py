@@ -11,11 +11,13 @@ from functools import partial
 
 from nameko_prometheus import PrometheusMetrics
 from prometheus_client import Counter
+from werkzeug.wrappers import Response
 
 from shokudo_common.errors import InvalidInput
 from shokudo_common.logs import CorrelationId
 from shokudo_common.rpc import ServiceRpc
 
+from gateway import accounts as books
 from gateway import schemas
 from gateway.asking import ask_at_once
 from gateway.auth import (HOUSEHOLD, OPERATOR, ORGANISATION, PUBLIC, RESTAURANT, Caller,
@@ -153,6 +155,32 @@ class GatewayService:
         return {"region_id": region_id, "month": month, "enrollment": households,
                 "redemption": redemptions, "notification": deliveries}
 
+    # -- operator: the books ---------------------------------------------------------------
+
+    @route("GET", "/v1/regions/<region_id>/settlements/<month>.csv", serves=OPERATOR_ONLY)
+    def settlement_csv(self, request, caller, region_id, month):
+        """What is owed to each restaurant for the month: a CSV file Excel opens as it is."""
+        text = self.redemption.settlement_csv(region_id, month)
+        return Response(text.encode("utf-8"), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="settlement-{region_id}-{month}.csv"',
+        })
+
+    @route("GET", "/v1/regions/<region_id>/accounts/<period>", serves=OPERATOR_ONLY)
+    def accounts(self, request, caller, region_id, period):
+        """Grants against tickets for one period: balanced or not, and every difference."""
+        grants, tickets = ask_at_once(
+            partial(self.issuance.grant_accounts, region_id, period),
+            partial(self.redemption.ticket_accounts, region_id, period),
+        )
+        return books.compare(grants, tickets)
+
+    @route("POST", "/v1/restaurants/<restaurant_id>/statements/<month>/close",
+           serves=OPERATOR_ONLY)
+    def close_statement(self, request, caller, restaurant_id, month):
+        """No void of the month's redemptions after this; closing again changes nothing."""
+        closed = self.redemption.close_statement(restaurant_id, month)
+        return schemas.ClosedStatement().dump(closed)
+
     # -- operator: restaurants -------------------------------------------------------------
 
     @route("POST", "/v1/restaurants/<restaurant_id>/approve", serves=OPERATOR_ONLY)
@@ -201,6 +229,18 @@ class GatewayService:
     def withdraw_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.withdraw_household(organisation_id, household_id)
 
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
+           serves=ORGANISATION_STAFF)
+    def replace_card(self, request, caller, organisation_id, household_id):
+        """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
+
+        Enrollment checks the reason; who asked is the caller as admitted here, never the body.
+        """
+        reason = object_body(request).get("reason")
+        replaced_by = ":".join([caller.role, *caller.scope_claims().values()])
+        return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
+                                            **keyed(request, caller))
+
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF)
     def import_households(self, request, caller, organisation_id):
@@ -246,6 +286,14 @@ class GatewayService:
     def restaurant_statement(self, request, caller, restaurant_id, month):
         statement = self.redemption.restaurant_statement(restaurant_id, month)
         return schemas.Statement().dump(statement)
+
+    @route("POST", "/v1/restaurants/<restaurant_id>/redemptions/<redemption_id>/void",
+           serves=RESTAURANT_COUNTER)
+    def void_redemption(self, request, caller, restaurant_id, redemption_id):
+        """Undo one of the restaurant's own redemptions, within the program's void window."""
+        voided = self.redemption.void_redemption(restaurant_id, redemption_id,
+                                                 **keyed(request, caller))
+        return schemas.VoidAnswer().dump(voided)
 
     # -- households ------------------------------------------------------------------------
 

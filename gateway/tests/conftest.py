@@ -117,6 +117,14 @@ class FakeEnrollment(Recorder):
         household["status"] = status
         return household
 
+    def replace_card(self, organisation_id, household_id, reason, replaced_by, **keyed):
+        household = self.get_household(organisation_id, household_id)
+        self.record("replace_card", organisation_id, household_id, reason, replaced_by, **keyed)
+        self._fail_if_asked()
+        return {**household, "card_number": "4929111111111116", "in_force_at_counter": True,
+                "replacement": {"replacement_id": str(uuid.uuid4()), "reason": reason,
+                                "replaced_by": replaced_by}}
+
     def import_households(self, organisation_id, csv_base64, dry_run=False, **keyed):
         self.record("import_households", organisation_id, csv_base64, dry_run=dry_run, **keyed)
         return {"dry_run": dry_run,
@@ -168,6 +176,12 @@ class FakeIssuance(Recorder):
     def roster_count(self, region_id):
         self.record("roster_count", region_id)
         return 42
+
+    def grant_accounts(self, region_id, period):
+        self.record("grant_accounts", region_id, period)
+        return {"region_id": region_id, "period": period, "grants": 2, "yen_granted": 6000,
+                "run": {"run_id": "run-1", "status": "completed", "households": 2,
+                        "yen_granted": 6000}}
 
 
 class FakeDirectory(Recorder):
@@ -261,6 +275,35 @@ class FakeRedemption(Recorder):
     def history(self, household_id):
         self.record("history", household_id)
         return [{"redemption_id": "r-1", "applied_yen": 1200}]
+
+    def void_redemption(self, restaurant_id, redemption_id, **keyed):
+        self.record("void_redemption", restaurant_id, redemption_id, **keyed)
+        if self.failure is not None:
+            raise self.failure
+        return {"outcome": "voided", "redemption_id": redemption_id, "void_id": "v-1",
+                "voided_yen": 1200, "balance_yen": 3000, "at": "2026-03-05T12:05:00+09:00",
+                "household_id": HOUSEHOLD_A, "organisation_id": ORGANISATION_A}
+
+    def close_statement(self, restaurant_id, month):
+        self.record("close_statement", restaurant_id, month)
+        return {"restaurant_id": restaurant_id, "month": month,
+                "closed_at": "2026-04-02T10:00:00+09:00", "closed_by": "operator",
+                "redemptions": 1, "voids": 0, "total_yen": 1200}
+
+    def settlement_csv(self, region_id, month):
+        self.record("settlement_csv", region_id, month)
+        return ("\ufeffrestaurant_id,restaurant_name,month,redemptions,voids,yen_owed,"
+                f"statement_closed_at\r\n{RESTAURANT},みどり食堂,{month},1,0,1200,\r\n")
+
+    def ticket_accounts(self, region_id, period):
+        self.record("ticket_accounts", region_id, period)
+        return dict(self.accounts, region_id=region_id, period=period)
+
+    # What ticket_accounts answers; a test may change it.
+    accounts = {"tickets": 2, "yen_on_tickets": 6000, "redeemed_yen": 2500,
+                "voided_yen": 500, "expired_yen": 1000, "open_yen": 3000,
+                "accounted_yen": 6000, "balanced": True, "tickets_out_of_balance": 0,
+                "tickets_out_of_balance_ids": []}
 
 
 class FakeNotification(Recorder):

@@ -116,6 +116,10 @@ def is_activation_code_usable(expires_at, used_at, voided_at, now):
 
 CARD_NUMBER_LENGTH = 16
 
+# Why a card was replaced. Codes, not free text: a sentence typed by staff could name the
+# family, and the reason is logged and counted.
+CARD_REPLACEMENT_REASONS = ("lost", "stolen", "damaged", "other")
+
 
 def luhn_check_digit(payload):
     """The digit that makes ``payload`` + digit pass the Luhn check."""

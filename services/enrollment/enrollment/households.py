@@ -8,11 +8,16 @@ Each household_* fact also carries the household's ``version``, one more than th
 it: every kind of fact travels on its own queue, and the number is what lets a consumer tell
 a late suspension from the reinstatement that followed it.
 
+Replacing a lost card is one audited step: the old card is blocked, a new one issued and a
+``card_replacements`` row written, all in the caller's transaction; both card facts carry the
+replacement's id.
+
 Reads are always scoped by organisation: a household of another organisation is reported
 exactly as an unknown one, so an organisation cannot even learn that it exists.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
@@ -20,7 +25,7 @@ from sqlalchemy import func, select, update
 from shokudo_common.errors import Conflict, NotFound
 
 from enrollment import domain
-from enrollment.models import ActivationCode, Card, Household, Organisation
+from enrollment.models import ActivationCode, Card, CardReplacement, Household, Organisation
 
 STATUS_EVENTS = {
     domain.SUSPENDED: "household_suspended",
@@ -36,6 +41,23 @@ def utc_now():
 def _locking(lock):
     # A row read earlier in the same worker is read again once locked, not taken from memory.
     return {"with_for_update": True, "populate_existing": True} if lock else {}
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A household's new status and the fact that announces it (without its event id)."""
+
+    household: Household
+    fact: dict
+
+
+@dataclass(frozen=True)
+class CardReplaced:
+    """The audit row of a replaced card and the two facts staged with it."""
+
+    replacement: CardReplacement
+    blocked: dict
+    issued: dict
 
 
 def household_not_found(household_id):
@@ -169,13 +191,14 @@ class Register:
         return self._equip(household)
 
     def change_status(self, household, action):
+        """Suspend, reinstate or withdraw; returns the change with the fact it announces."""
         household.status = domain.next_status(action, household.status)
         household.updated_at = self.now()
-        self._announce(STATUS_EVENTS[household.status], household)
+        fact = self._announce(STATUS_EVENTS[household.status], household)
         if household.status == domain.WITHDRAWN:
             self._unequip(household)
         self.session.flush()
-        return household
+        return StatusChange(household, fact)
 
     # -- activation codes and cards ------------------------------------------------------------
 
@@ -208,16 +231,43 @@ class Register:
         self.session.flush()
         return household
 
-    def replace_card(self, household):
-        """Block the household's card (lost, damaged) and issue a new number."""
+    def replace_card(self, household, reason, replaced_by):
+        """Block the household's card and issue a new number, with the audit row, as one step.
+
+        The balance is not the card's but the household's ticket's: the new number reaches
+        exactly what the old one had left.
+        """
         self._ensure_channel(household, domain.CARD)
-        self._block_card(household)
-        return self._new_card(household)
+        replacement_id = str(uuid.uuid4())
+        blocked = self._block_card(household, replacement_id)
+        if blocked is None:
+            raise Conflict("card_not_found", "the household has no card in use to replace",
+                           {"channel": household.channel})
+        issued = self._new_card(household, replacement_id)
+
+        replacement = CardReplacement(
+            id=replacement_id, household_id=household.id,
+            organisation_id=household.organisation_id,
+            old_card_number=blocked["card_number"], new_card_number=issued["card_number"],
+            reason=reason, replaced_by=replaced_by, replaced_at=self.now(),
+        )
+        self.session.add(replacement)
+        self.session.flush()
+        return CardReplaced(replacement, blocked, issued)
+
+    @staticmethod
+    def card_replacement_facts(replacement, region_id):
+        """The card_blocked and card_issued facts of a replacement made earlier."""
+        return (
+            card_blocked(replacement.household_id, replacement.old_card_number, replacement.id),
+            card_issued(replacement.household_id, region_id, replacement.new_card_number,
+                        replacement.id),
+        )
 
     def _equip(self, household):
         if household.channel == domain.APP:
             return self._new_code(household)
-        return self._new_card(household)
+        return {"card_number": self._new_card(household)["card_number"]}
 
     def _unequip(self, household):
         self._void_codes(household)
@@ -254,39 +304,38 @@ class Register:
             .values(voided_at=self.now())
         )
 
-    def _new_card(self, household):
+    def _new_card(self, household, replacement_id=None):
+        """A new active card; returns the card_issued fact staged for it."""
         card_number = domain.new_card_number()
         # Two households drawing the same 15 random digits is a one in 10**14 chance; the
         # primary key would refuse it and the caller's transaction would fail cleanly.
         self.session.add(Card(card_number=card_number, household_id=household.id,
                               status="active", issued_at=self.now()))
         self.session.flush()
-        self.outbox.add(self.session, "card_issued", {
-            "household_id": household.id,
-            "region_id": household.region_id,
-            "card_number": card_number,
-        })
-        return {"card_number": card_number}
+        fact = card_issued(household.id, household.region_id, card_number, replacement_id)
+        self.outbox.add(self.session, "card_issued", fact)
+        return fact
 
-    def _block_card(self, household):
+    def _block_card(self, household, replacement_id=None):
+        """Block the card in use, if any; returns the card_blocked fact staged for it."""
         card = self.session.scalars(
             select(Card).where(Card.household_id == household.id, Card.status == "active")
             .with_for_update()
         ).first()
         if card is None:
-            return
+            return None
         card.status = "blocked"
         card.blocked_at = self.now()
         self.session.flush()
-        self.outbox.add(self.session, "card_blocked", {
-            "household_id": household.id, "card_number": card.card_number,
-        })
+        fact = card_blocked(household.id, card.card_number, replacement_id)
+        self.outbox.add(self.session, "card_blocked", fact)
+        return fact
 
     def _announce(self, event_type, household):
         # The caller holds the household's row (locked, or new in this transaction), so no
         # other worker can announce the same version.
         household.version += 1
-        self.outbox.add(self.session, event_type, {
+        fact = {
             "household_id": household.id,
             "region_id": household.region_id,
             "organisation_id": household.organisation_id,
@@ -295,4 +344,18 @@ class Register:
             "status": household.status,
             "enrolled_at": household.enrolled_at.isoformat(),
             "version": household.version,
-        })
+        }
+        self.outbox.add(self.session, event_type, fact)
+        return fact
+
+
+def card_issued(household_id, region_id, card_number, replacement_id=None):
+    """The card_issued fact; ``replacement_id`` names the replacement it is part of, if any."""
+    return {"household_id": household_id, "region_id": region_id, "card_number": card_number,
+            "replacement_id": replacement_id}
+
+
+def card_blocked(household_id, card_number, replacement_id=None):
+    """The card_blocked fact; ``replacement_id`` as for card_issued."""
+    return {"household_id": household_id, "card_number": card_number,
+            "replacement_id": replacement_id}

@@ -12,6 +12,11 @@ IMPORT_ROWS = Counter(
     "Lines of committed spreadsheet imports by outcome (dry runs are not counted)",
     ["outcome"],
 )
+CARDS_REPLACED = Counter(
+    "shokudo_cards_replaced_total",
+    "Cards blocked and replaced by a new number in one audited step",
+    ["region_id", "reason"],
+)
 
 
 def count_enrolled(region_id, channel):
@@ -22,3 +27,7 @@ def count_import(summary):
     for outcome, lines in summary.items():
         if lines:
             IMPORT_ROWS.labels(outcome).inc(lines)
+
+
+def count_card_replaced(region_id, reason):
+    CARDS_REPLACED.labels(region_id, reason).inc()

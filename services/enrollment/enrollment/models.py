@@ -1,4 +1,5 @@
-"""Enrollment's own tables: organisations, households, activation codes and cards."""
+"""Enrollment's own tables: organisations, households, activation codes, cards and the audit
+of replaced cards."""
 
 from sqlalchemy import (
     BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Text,
@@ -94,4 +95,31 @@ class Card(Base):
         # A household holds at most one card that restaurants accept.
         Index("card_one_active_per_household", "household_id", unique=True,
               postgresql_where=status == "active"),
+    )
+
+
+class CardReplacement(Base):
+    """One lost, stolen or damaged card replaced: which card stopped, which took over, who did
+    it, when and why. Written in the same transaction as the block and the new card."""
+
+    __tablename__ = "card_replacements"
+
+    id = Column(String(36), primary_key=True)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False, index=True)
+    organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    old_card_number = Column(String(16), ForeignKey("cards.card_number"), nullable=False,
+                             unique=True)
+    new_card_number = Column(String(16), ForeignKey("cards.card_number"), nullable=False,
+                             unique=True)
+    reason = Column(String(16), nullable=False)
+    # The staff role and what it acts for, as the gateway admitted it (``organisation:<id>``,
+    # ``operator``): staff have no personal accounts yet.
+    replaced_by = Column(String(80), nullable=False)
+    replaced_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("reason IN ('lost', 'stolen', 'damaged', 'other')",
+                        name="card_replacement_reason"),
+        CheckConstraint("old_card_number <> new_card_number",
+                        name="card_replacement_new_card"),
     )

@@ -143,6 +143,12 @@ class HouseholdFilter(Schema):
                            validate=validate.OneOf(domain.STATUSES))
 
 
+class CardReplacementIn(Schema):
+    reason = fields.String(required=True,
+                           validate=validate.OneOf(domain.CARD_REPLACEMENT_REASONS))
+    replaced_by = Text(required=True, max_length=80)
+
+
 class ContactsRequest(Schema):
     household_ids = fields.List(Id(), required=True, validate=validate.Length(max=1000))
 
@@ -175,3 +181,12 @@ class HouseholdOut(Schema):
     app_activated_at = fields.DateTime(allow_none=True)
     enrolled_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class CardReplacementOut(Schema):
+    replacement_id = fields.String(attribute="id")
+    old_card_number = fields.String()
+    new_card_number = fields.String()
+    reason = fields.String()
+    replaced_by = fields.String()
+    replaced_at = fields.DateTime()

@@ -3,6 +3,10 @@
 Each call parses its input at the edge, lets the register and the domain decide, then commits
 once. Facts reach the others through the outbox committed with the change; contact data leaves
 only through ``get_contacts``, which the notification service alone calls.
+
+Suspending, reinstating or withdrawing a household and replacing its card must hold at the
+counter the moment the organisation hears of it: after the commit, the same facts are applied
+in redemption over RPC before the answer (see :mod:`enrollment.counter`).
 """
 
 import logging
@@ -16,11 +20,13 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from enrollment import domain, metrics, spreadsheet
+from enrollment.counter import RedemptionCounter
 from enrollment.households import Register
 from enrollment.importer import CREATED, Import, summarise
+from enrollment.models import CardReplacement, Household
 from enrollment.schemas import (
-    ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest, OrganisationIn,
-    OrganisationOut,
+    CardReplacementIn, CardReplacementOut, ContactsRequest, HouseholdFilter, HouseholdIn,
+    HouseholdOut, ImportRequest, OrganisationIn, OrganisationOut,
 )
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,7 @@ class EnrollmentService(OperationalEndpoints):
     correlation = CorrelationId()
     db = Database()
     outbox = Outbox()
+    counter = RedemptionCounter()
 
     # -- organisations -------------------------------------------------------------------------
 
@@ -141,6 +148,11 @@ class EnrollmentService(OperationalEndpoints):
 
     @rpc
     def suspend_household(self, organisation_id, household_id):
+        """Stop the household's tickets; refused at the counter once this has answered.
+
+        The answer's ``in_force_at_counter`` is false only if redemption did not answer in
+        time: the suspension stands and reaches the counter with its event.
+        """
         return self._change_status(organisation_id, household_id, "suspend")
 
     @rpc
@@ -175,14 +187,41 @@ class EnrollmentService(OperationalEndpoints):
         return {**self._household_out(household, None), **credentials}
 
     @rpc
-    def replace_card(self, organisation_id, household_id):
-        """Block a lost or damaged card and issue a new number."""
+    def replace_card(self, organisation_id, household_id, reason, replaced_by,
+                     idempotency_key=None):
+        """Block a lost, stolen or damaged card and issue a new number, in one audited step.
+
+        ``replaced_by`` names the staff role that asked (``organisation:<id>``). Once this has
+        answered, the old number is refused at the counter and the new one draws on the same
+        ticket; with an ``idempotency_key``, the same request again gets the first answer and
+        replaces nothing twice.
+        """
+        request = load(CardReplacementIn(), {"reason": reason, "replaced_by": replaced_by})
+        keyed = idempotency.claim(self.db, "enrollment.replace_card", idempotency_key, {
+            "organisation_id": organisation_id, "household_id": household_id, **request,
+        })
+        if keyed.answered:
+            # Pushed again: the first push may be the one that did not get through.
+            facts = self._replacement_facts(keyed.answer["replacement"]["replacement_id"])
+            self.db.rollback()  # only reads: no transaction stays open during the push
+            return self._in_force_at_counter(keyed.answer, self.counter.card_replacement(*facts))
+
         register = self._register()
         household = register.household(organisation_id, household_id, lock=True)
-        credentials = register.replace_card(household)
+        replaced = register.replace_card(household, request["reason"], request["replaced_by"])
+        answer = keyed.remember(self.db, {
+            **self._household_out(household, replaced.issued["card_number"]),
+            "replacement": CardReplacementOut().dump(replaced.replacement),
+        })
         self.db.commit()
-        log.info("card replaced", extra={"household_id": household.id})
-        return {**self._household_out(household, credentials["card_number"]), **credentials}
+
+        in_force = self.counter.card_replacement(replaced.blocked, replaced.issued)
+        metrics.count_card_replaced(household.region_id, request["reason"])
+        log.info("card replaced", extra={
+            "household_id": household.id, "replacement_id": replaced.replacement.id,
+            "reason": request["reason"], "in_force_at_counter": in_force,
+        })
+        return self._in_force_at_counter(answer, in_force)
 
     # -- for other services --------------------------------------------------------------------
 
@@ -230,12 +269,27 @@ class EnrollmentService(OperationalEndpoints):
         else:
             household = register.household(organisation_id, household_id, lock=True)
 
-        register.change_status(household, action)
+        change = register.change_status(household, action)
         self.db.commit()
+
+        in_force = self.counter.household_status(change.fact)
         log.info("household status changed", extra={
             "household_id": household.id, "status": household.status,
+            "in_force_at_counter": in_force,
         })
-        return self._household_out(household, register.current_card(household.id))
+        answer = self._household_out(household, register.current_card(household.id))
+        return self._in_force_at_counter(answer, in_force)
+
+    def _replacement_facts(self, replacement_id):
+        """The card_blocked and card_issued facts of an earlier replacement."""
+        replacement = self.db.get(CardReplacement, replacement_id)
+        region_id = self.db.get(Household, replacement.household_id).region_id
+        return Register.card_replacement_facts(replacement, region_id)
+
+    @staticmethod
+    def _in_force_at_counter(answer, in_force):
+        # Not part of the answer kept under an idempotency key: it says what holds now.
+        return {**answer, "in_force_at_counter": in_force}
 
     def _count_import(self, organisation, outcomes, summary):
         metrics.count_import(summary)

@@ -26,6 +26,36 @@ def sheets():
 database, session = database_fixtures("enrollment", MIGRATIONS, Base.metadata)
 
 
+class FakeCounter:
+    """Stands for redemption at the counter: records each change pushed to it, in order.
+
+    ``answers`` False makes it a redemption that did not answer in time; ``on_push`` runs as
+    the push arrives (to look at what enrollment has committed by then).
+    """
+
+    def __init__(self):
+        self.pushed = []
+        self.answers = True
+        self.on_push = None
+
+    def household_status(self, fact):
+        return self._push("household_status", fact)
+
+    def card_replacement(self, blocked, issued):
+        return self._push("card_replacement", blocked, issued)
+
+    def _push(self, change, *facts):
+        self.pushed.append((change, *facts))
+        if self.on_push is not None:
+            self.on_push(change, *facts)
+        return self.answers
+
+
 @pytest.fixture
-def service(session):
-    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer())
+def counter():
+    return FakeCounter()
+
+
+@pytest.fixture
+def service(session, counter):
+    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer(), counter=counter)

@@ -22,8 +22,8 @@ FACT_KEYS = {
     "household_reinstated": HOUSEHOLD_FACT,
     "household_withdrawn": HOUSEHOLD_FACT,
     "household_activated": {"household_id", "event_id"},
-    "card_issued": {"household_id", "region_id", "card_number", "event_id"},
-    "card_blocked": {"household_id", "card_number", "event_id"},
+    "card_issued": {"household_id", "region_id", "card_number", "replacement_id", "event_id"},
+    "card_blocked": {"household_id", "card_number", "replacement_id", "event_id"},
 }
 
 
@@ -389,7 +389,8 @@ def test_codes_are_kept_only_as_hashes(service, organisation, session):
 def test_a_lost_card_is_blocked_and_replaced(service, organisation, database):
     household = service.enrol_household(organisation["id"], household_data(channel="card"))
 
-    replaced = service.replace_card(organisation["id"], household["id"])
+    replaced = service.replace_card(organisation["id"], household["id"], "lost",
+                                    f"organisation:{organisation['id']}")
 
     assert replaced["card_number"] != household["card_number"]
     assert domain.is_valid_card_number(replaced["card_number"])
@@ -626,6 +627,8 @@ def test_no_fact_carries_personal_data(service, organisation, database, sheets):
     service.activate_app(app["activation_code"])
     service.suspend_household(organisation["id"], app["id"])
     service.reinstate_household(organisation["id"], app["id"])
+    service.replace_card(organisation["id"], card["id"], "lost",
+                         f"organisation:{organisation['id']}")
     service.withdraw_household(organisation["id"], card["id"])
     personal = set()
     for household in service.list_households(organisation["id"]):
@@ -650,6 +653,9 @@ def test_no_log_line_carries_personal_data(service, organisation, sheets, caplog
     service.import_households(organisation["id"], sheets.shift_jis_file())
     service.activate_app(app["activation_code"])
     service.withdraw_household(organisation["id"], app["id"])
+    card = service.enrol_household(organisation["id"], household_data("L-002", channel="card"))
+    service.replace_card(organisation["id"], card["id"], "stolen",
+                         f"organisation:{organisation['id']}")
     personal = {"山田", "ヤマダ", "佐藤", "サトウ", "Maria", "1234-5678", "example.jp", "星空区",
                 "160-0022", app["activation_code"]}
 

@@ -21,6 +21,16 @@ DEFAULT_AMOUNT_YEN = 3000
 DEFAULT_ISSUE_DAY = 20
 DEFAULT_TIME_ZONE = "Asia/Tokyo"
 
+# How long a restaurant may void its redemption: 0 means until the end of the redemption's
+# local day, otherwise that many hours after it.
+DEFAULT_VOID_WINDOW_HOURS = 0
+MAX_VOID_WINDOW_HOURS = 72
+
+# A household enrolled after its region's run for a period: its grant now, or from the next.
+GRANT_NOW, NEXT_PERIOD = "grant_now", "next_period"
+LATE_ENROLMENT_CHOICES = (GRANT_NOW, NEXT_PERIOD)
+DEFAULT_LATE_ENROLMENT = GRANT_NOW
+
 # One transaction and one tickets_issued event per batch: small enough for a consumer to
 # handle in one go, large enough that a region of thousands takes a handful of round trips.
 BATCH_SIZE = 500
@@ -118,3 +128,39 @@ def _unnumbered_entry(kept, event_type, incoming):
     if kept.status == WITHDRAWN or event_type == "household_enrolled":
         return None
     return RosterEntry(incoming, UNNUMBERED)
+
+
+def program_updated(program):
+    """The ``program_updated`` fact: a region's settings, without the program's name."""
+    return {
+        "region_id": program.region_id,
+        "amount_yen": program.amount_yen,
+        "issue_day": program.issue_day,
+        "time_zone": program.time_zone,
+        "void_window_hours": program.void_window_hours,
+        "late_enrolment": program.late_enrolment,
+    }
+
+
+# What a household that becomes active gets from its region's latest run (see late_grant).
+IN_RUN, GRANTED, DEFERRED, WINDOW_CLOSED = "in_run", "granted", "next_period", "window_closed"
+
+
+def late_grant(run_status, valid_until, late_enrolment, now):
+    """What a household enrolled or reinstated at ``now`` gets from its region's latest run.
+
+    ``run_status`` and ``valid_until`` describe the run of the region's latest period (None
+    for a region that has never run). Before that run has completed the household is not late:
+    a running run grants it in a later batch, and a region without a run grants it in its
+    first (IN_RUN). Once it has completed, the program decides: ``grant_now`` gives the
+    household that run's grant (GRANTED), ``next_period`` lets it wait for the next run
+    (DEFERRED). A run whose tickets can no longer be used grants nothing late (WINDOW_CLOSED):
+    only the latest run counts, never an older period's.
+    """
+    if run_status != COMPLETED:
+        return IN_RUN
+    if now >= valid_until:
+        return WINDOW_CLOSED
+    if late_enrolment == NEXT_PERIOD:
+        return DEFERRED
+    return GRANTED

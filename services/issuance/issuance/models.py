@@ -24,6 +24,11 @@ class Program(Base):
     amount_yen = Column(Integer, nullable=False)
     issue_day = Column(Integer, nullable=False)
     time_zone = Column(String(64), nullable=False)
+    # 0: a redemption may be voided until the end of its local day; otherwise for this many
+    # hours after it.
+    void_window_hours = Column(Integer, nullable=False, default=0, server_default="0")
+    late_enrolment = Column(String(16), nullable=False, default="grant_now",
+                            server_default="grant_now")
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
@@ -32,6 +37,10 @@ class Program(Base):
         CheckConstraint("amount_yen BETWEEN 1 AND 100000", name="programs_amount_yen_range"),
         # Day 28 at most, so that every month has its issue day.
         CheckConstraint("issue_day BETWEEN 1 AND 28", name="programs_issue_day_range"),
+        CheckConstraint("void_window_hours BETWEEN 0 AND 72",
+                        name="programs_void_window_hours_range"),
+        CheckConstraint("late_enrolment IN ('grant_now', 'next_period')",
+                        name="programs_late_enrolment_choice"),
     )
 
 

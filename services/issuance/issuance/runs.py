@@ -13,6 +13,12 @@ turns batch by batch, and each batch sees what the previous ones committed::
 Nothing relies on the lock for correctness: the unique (household_id, period) on grants keeps
 one grant per household even if two batches raced. The lock keeps the run's totals and its
 events in step with the grants.
+
+A household that becomes active once the run is completed is late (see :mod:`issuance.late`).
+Each batch, and each roster change that makes a household active, first takes the region's
+roster lock, so that a run never closes on a roster change it could not see while that change
+still believes the run will grant it: either the batch sees the household, or the change sees
+the run completed.
 """
 
 import logging
@@ -25,7 +31,7 @@ from shokudo_common.periods import Period, validity_window
 
 from issuance import domain
 from issuance.metrics import GRANTED_YEN, GRANTS_ISSUED, RUNS_COMPLETED
-from issuance.models import Run
+from issuance.models import Grant, Run
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +55,24 @@ GRANT_NEXT_BATCH = text("""
 """)
 
 
+# One advisory lock per region (hashtext is 32 bits: another region sharing it only waits).
+LOCK_REGION_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
+def lock_region_roster(session, region_id):
+    """Serialise the region's batches with its roster's activations until commit."""
+    session.execute(LOCK_REGION_ROSTER, {"key": f"issuance.roster:{region_id}"})
+
+
 def find(session, region_id, period):
     query = select(Run).where(Run.region_id == region_id, Run.period == str(period))
+    return session.scalars(query).first()
+
+
+def latest(session, region_id):
+    """The region's run of the latest period, whatever its status, or None."""
+    query = (select(Run).where(Run.region_id == region_id).order_by(Run.period.desc())
+             .limit(1).execution_options(populate_existing=True))
     return session.scalars(query).first()
 
 
@@ -86,7 +108,9 @@ def open_run(session, program, period, now):
 
 def carry_out(session, outbox, run_id, now):
     """Grant batch after batch until nobody is left, then close the run. Returns the run."""
+    region_id = session.get(Run, run_id).region_id
     while True:
+        lock_region_roster(session, region_id)
         run = _lock(session, run_id)
         if run.status == domain.COMPLETED:
             # Someone else closed it while we waited for the lock; end our empty transaction.
@@ -129,6 +153,29 @@ def _add_batch(session, outbox, run, grants):
         "run_id": run.id, "region_id": run.region_id, "period": run.period,
         "grants": len(grants), "yen": yen,
     })
+
+
+def add_late_grant(session, outbox, run, household):
+    """The completed ``run``'s grant for a household that became active after it; None if the
+    household holds one for the period already. The caller's transaction commits.
+
+    A normal grant of the run (its amount, its window), announced as a tickets_issued batch of
+    one and counted in the run's totals, so that the run's figures stay the sum of its grants.
+    """
+    grant = session.execute(insert(Grant).values(
+        id=str(uuid.uuid4()), run_id=run.id, household_id=household.household_id,
+        organisation_id=household.organisation_id, region_id=run.region_id,
+        period=run.period, amount_yen=run.amount_yen,
+    ).on_conflict_do_nothing(index_elements=["household_id", "period"]).returning(
+        Grant.id, Grant.household_id, Grant.organisation_id)).first()
+    if grant is None:
+        return None
+
+    run = _lock(session, run.id)
+    run.households += 1
+    run.yen_granted += run.amount_yen
+    outbox.add(session, "tickets_issued", tickets_issued(run, [grant]))
+    return grant
 
 
 def _close(session, outbox, run, now):

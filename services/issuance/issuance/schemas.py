@@ -35,6 +35,11 @@ class ProgramIn(Schema):
     issue_day = fields.Integer(strict=True, validate=validate.Range(1, 28),
                                load_default=domain.DEFAULT_ISSUE_DAY)
     time_zone = fields.String(validate=known_time_zone, load_default=domain.DEFAULT_TIME_ZONE)
+    void_window_hours = fields.Integer(
+        strict=True, validate=validate.Range(0, domain.MAX_VOID_WINDOW_HOURS),
+        load_default=domain.DEFAULT_VOID_WINDOW_HOURS)
+    late_enrolment = fields.String(validate=validate.OneOf(domain.LATE_ENROLMENT_CHOICES),
+                                   load_default=domain.DEFAULT_LATE_ENROLMENT)
 
 
 class RegionRequest(Schema):
@@ -72,6 +77,8 @@ class ProgramOut(Schema):
     amount_yen = fields.Integer()
     issue_day = fields.Integer()
     time_zone = fields.String()
+    void_window_hours = fields.Integer()
+    late_enrolment = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

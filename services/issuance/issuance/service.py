@@ -22,7 +22,7 @@ from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from issuance import domain, metrics, roster, runs
+from issuance import accounts, domain, late, metrics, roster, runs
 from issuance.clock import ConfiguredTimer
 from issuance.models import Program
 from issuance.schemas import (
@@ -49,7 +49,7 @@ class IssuanceService(OperationalEndpoints):
         """Create or replace a region's program; fields left out take the defaults.
 
         A change applies to runs opened afterwards: a run keeps the amount and time zone it
-        was opened with.
+        was opened with. Every save announces ``program_updated``.
         """
         body = dict(data, region_id=region_id) if isinstance(data, dict) else data
         fields = load(ProgramIn(), body)
@@ -57,6 +57,8 @@ class IssuanceService(OperationalEndpoints):
             index_elements=[Program.region_id], set_=dict(fields, updated_at=func.now()),
         ).returning(Program)
         program = self.db.scalars(upsert, execution_options={"populate_existing": True}).one()
+        # Redemption keeps each region's time zone and void window from this fact.
+        self.outbox.add(self.db, "program_updated", domain.program_updated(program))
         self.db.commit()
         log.info("program saved", extra={"region_id": program.region_id})
         return ProgramOut().dump(program)
@@ -101,6 +103,12 @@ class IssuanceService(OperationalEndpoints):
             raise NotFound("run_not_found", f"no issuance run for {region_id} in {period}",
                            {"region_id": region_id, "period": period})
         return RunOut().dump(run)
+
+    @rpc
+    def grant_accounts(self, region_id, period):
+        """The grants of the region for ``period``: issuance's side of the accounts check."""
+        request = load(RunRequest(), {"region_id": region_id, "period": period})
+        return accounts.grant_accounts(self.db, request["region_id"], request["period"])
 
     @rpc
     def roster_count(self, region_id):
@@ -185,6 +193,9 @@ class IssuanceService(OperationalEndpoints):
             "household_id": household.household_id, "region_id": household.region_id,
             "status": household.status, "version": household.version,
         })
+        if household.status == domain.ACTIVE:
+            # Enrolled or reinstated: after the region's run, the program decides (late.py).
+            late.grant_if_late(self.db, self.outbox, household, self.clock.now())
 
 
 def _schedule(program):

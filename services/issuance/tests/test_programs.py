@@ -11,6 +11,7 @@ def test_a_new_program_takes_the_platform_defaults(service):
     assert program["region_id"] == REGION
     assert (program["amount_yen"], program["issue_day"], program["time_zone"]) == (
         3000, 20, "Asia/Tokyo")
+    assert (program["void_window_hours"], program["late_enrolment"]) == (0, "grant_now")
     assert service.get_program(REGION) == program
 
 
@@ -48,6 +49,9 @@ def test_a_bad_program_names_every_bad_field_and_saves_nothing(service):
 
 
 @pytest.mark.parametrize("changes, field", [
+    ({"void_window_hours": 73}, "void_window_hours"),
+    ({"void_window_hours": -1}, "void_window_hours"),
+    ({"late_enrolment": "never"}, "late_enrolment"),
     ({"amount_yen": 100_001}, "amount_yen"),
     ({"amount_yen": "3000"}, "amount_yen"),
     ({"issue_day": 0}, "issue_day"),
@@ -70,3 +74,34 @@ def test_a_region_without_program_is_not_found(service):
         service.get_program(REGION)
 
     assert raised.value.code == "program_not_found"
+
+
+def test_every_save_announces_the_programs_settings_without_its_name(service, database):
+    service.upsert_program(REGION, {"name": "星空区こども食堂"})
+    service.upsert_program(REGION, {
+        "name": "星空区こども食堂", "amount_yen": 5000, "time_zone": "America/Los_Angeles",
+        "void_window_hours": 12, "late_enrolment": "next_period",
+    })
+
+    first, second = [_without_event_id(event)
+                     for event in database.outbox_events("program_updated")]
+    assert first == {
+        "region_id": REGION, "amount_yen": 3000, "issue_day": 20, "time_zone": "Asia/Tokyo",
+        "void_window_hours": 0, "late_enrolment": "grant_now",
+    }
+    assert second == {
+        "region_id": REGION, "amount_yen": 5000, "issue_day": 20,
+        "time_zone": "America/Los_Angeles", "void_window_hours": 12,
+        "late_enrolment": "next_period",
+    }
+
+
+def test_a_refused_program_announces_nothing(service, database):
+    with pytest.raises(InvalidInput):
+        service.upsert_program(REGION, {"name": "星空区", "void_window_hours": 73})
+
+    assert database.outbox_events("program_updated") == []
+
+
+def _without_event_id(event):
+    return {name: value for name, value in event.items() if name != "event_id"}

@@ -179,7 +179,8 @@ def test_a_period_before_its_local_issue_day_is_refused_and_opens_nothing(
     assert raised.value.code == "period_not_started"
     with pytest.raises(NotFound):
         service.get_run(REGION, PERIOD)
-    assert database.outbox_events() == []
+    assert database.outbox_events("tickets_issued") == []
+    assert database.outbox_events("issuance_run_completed") == []
 
 
 def test_a_region_without_program_cannot_run(service):
@@ -218,3 +219,22 @@ def test_metrics_count_grants_yen_and_completed_runs_once(service, add_household
     service.start_run(region, PERIOD)
 
     assert [after - earlier for after, earlier in zip(samples(), before)] == [4, 10_000, 1]
+
+
+def test_the_grant_accounts_sum_the_grants_of_the_region_and_period(
+        service, program, add_households):
+    add_households(3)
+    add_households(2, region_id="umibe-cho")
+    service.upsert_program("umibe-cho", {"name": "海辺町", "amount_yen": 5000})
+    run = service.start_run(REGION, PERIOD)
+    service.start_run("umibe-cho", PERIOD)
+
+    accounts = service.grant_accounts(REGION, PERIOD)
+
+    assert accounts == {
+        "region_id": REGION, "period": PERIOD, "grants": 3, "yen_granted": 9000,
+        "run": {"run_id": run["run_id"], "status": "completed", "households": 3,
+                "yen_granted": 9000},
+    }
+    assert service.grant_accounts(REGION, "2026-03") == {
+        "region_id": REGION, "period": "2026-03", "grants": 0, "yen_granted": 0, "run": None}

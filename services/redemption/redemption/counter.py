@@ -4,9 +4,14 @@ The steps of one redemption, between the RPC edge and the database::
 
     claim the till's idempotency key ── answered before? give that answer again
     who holds the card / QR code, which restaurant, which household ── checks in order
-    lock the ticket usable now ── anything left? ── split the bill
+    lock the household's tickets not yet closed ── read the clock ── one usable now?
+        ── anything left? ── split the bill
     ledger line + balance + ticket_redeemed in the outbox + the answer under the key
         ── one commit ── answer
+
+The clock that decides is read once the tickets are locked: a bill presented a second before
+a window closes, whose request waited for the lock past the close, is declined as outside the
+window, as the expiry that took the lock first has already announced.
 
 Every decline is written down (restaurant, region, reason, time) and counted. A decline
 changes no money, so it keeps no answer under the key: the till's retry is judged afresh.
@@ -27,21 +32,24 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_CONSTRAINT = "redemptions_one_per_idempotency_key"
 
 
-def redeem(session, outbox, qr_tokens, request, now):
-    """Settle ``request`` (already validated) at instant ``now``; returns the counter's answer."""
+def redeem(session, outbox, qr_tokens, request, clock):
+    """Settle ``request`` (already validated) by ``clock``; returns the counter's answer."""
     keyed = _claim_key(session, request)
     if keyed.answered:
         return keyed.answer
 
-    household_id = _holder(session, qr_tokens, request, now)
+    presented_at = clock.now()
+    household_id = _holder(session, qr_tokens, request, presented_at)
     restaurant = session.get(Restaurant, request["restaurant_id"])
     household = session.get(Household, household_id) if household_id else None
 
     reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
     if reason:
-        return _decline(session, request, restaurant, reason, now)
+        return _decline(session, request, restaurant, reason, presented_at)
 
-    ticket = ledger.lock_usable_ticket(session, household_id, now)
+    tickets = ledger.lock_open_tickets(session, household_id, presented_at)
+    now = clock.now()
+    ticket = domain.usable_at(tickets, now)
     reason = domain.ticket_refusal(ticket.balance_yen if ticket else None)
     if reason:
         return _decline(session, request, restaurant, reason, now)

@@ -15,7 +15,7 @@ is not enforced here yet; that program setting lives in issuance and reaches no 
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from shokudo_common.periods import Period, zone_info
 
@@ -189,3 +189,67 @@ def next_upcoming(tickets, moment):
     """The earliest ticket whose window has not begun at ``moment``, if any."""
     upcoming = [ticket for ticket in tickets if ticket.valid_from > moment]
     return min(upcoming, key=lambda ticket: ticket.valid_from, default=None)
+
+
+# -- voids -----------------------------------------------------------------------------------
+#
+# A restaurant may void its own redemption (a bill keyed twice, a wrong amount) while the
+# program's void window is open and its month's statement is not closed. The window is the
+# rest of the redemption's local day by default, or a number of hours (1 to 72) the program
+# sets. Checks in order: whose redemption ─ voided already? ─ statement closed? ─ window open?
+
+ALREADY_VOIDED = "already_voided"
+STATEMENT_CLOSED = "statement_closed"
+VOID_WINDOW_CLOSED = "void_window_closed"
+
+SAME_LOCAL_DAY = 0
+MAX_VOID_WINDOW_HOURS = 72
+
+
+def void_deadline(at, on_local_date, zone, window_hours):
+    """The instant after which a redemption made at ``at`` can no longer be voided.
+
+    ``window_hours`` 0 means midnight at the end of its local day, in ``zone``.
+    """
+    if window_hours == SAME_LOCAL_DAY:
+        next_day = on_local_date + timedelta(days=1)
+        return datetime.combine(next_day, time(0), tzinfo=zone_info(zone))
+    return at + timedelta(hours=window_hours)
+
+
+@dataclass(frozen=True)
+class VoidAsked:
+    """What is known about a redemption once its ticket is locked, and the clock read then."""
+
+    already_voided: bool
+    statement_closed: bool
+    now: datetime
+    deadline: datetime
+
+
+def void_refusal(asked):
+    """The first reason a void cannot be done, or None."""
+    if asked.already_voided:
+        return ALREADY_VOIDED
+    if asked.statement_closed:
+        return STATEMENT_CLOSED
+    if asked.now >= asked.deadline:
+        return VOID_WINDOW_CLOSED
+    return None
+
+
+def statement_month(on_local_date):
+    """The statement a redemption belongs to: the local month it happened in."""
+    return Period(on_local_date.year, on_local_date.month)
+
+
+# -- closing statements and expiry -----------------------------------------------------------
+
+def month_is_over(period, zone, now):
+    """Whether ``period`` has ended in ``zone`` at ``now``: no redemption can join it any more."""
+    return now >= Month(period, zone).ends_at
+
+
+def has_closed(valid_until, now):
+    """A ticket's window is half-open: at ``valid_until`` itself it is already closed."""
+    return now >= valid_until

@@ -1,8 +1,12 @@
 """The ledger and its neighbours in the database: what the counter reads, locks and writes.
 
 The balance of a ticket changes only while its row is locked (``SELECT … FOR UPDATE``), so
-two bills presented at once on one ticket are settled one after the other, the second seeing
-what the first left. The table's CHECK constraint stands behind that as a last guard.
+two bills presented at once on one ticket, a bill and a void, or a bill and the ticket's
+expiry are settled one after the other, the second seeing what the first left. The table's
+CHECK constraints stand behind that as a last guard.
+
+The ledger is two tables: redemptions, and voids that each point at the redemption they undo.
+Neither row is ever changed or deleted.
 """
 
 import uuid
@@ -10,7 +14,7 @@ import uuid
 from sqlalchemy import select
 
 from redemption import domain
-from redemption.models import Card, Decline, RegionZone, Redemption, Ticket
+from redemption.models import Card, Decline, RegionZone, Redemption, Ticket, Void
 from redemption.projections import CARD_ACTIVE
 
 DEFAULT_ZONE = "Asia/Tokyo"
@@ -24,19 +28,30 @@ def card_holder(session, card_number):
     return card.household_id
 
 
-def lock_usable_ticket(session, household_id, now):
-    """The household's ticket whose window holds ``now``, locked until commit, or None."""
+def lock_open_tickets(session, household_id, since):
+    """The household's tickets not expired and whose window was still open at ``since``,
+    locked until commit, oldest first (the same order everywhere, so locks never cross).
+
+    Usually this month's and next month's; the caller reads the clock once they are locked
+    and picks the one usable then.
+    """
     query = (
         select(Ticket)
-        .where(Ticket.household_id == household_id,
-               Ticket.valid_from <= now, Ticket.valid_until > now)
-        .order_by(Ticket.valid_from)
-        .limit(1)
+        .where(Ticket.household_id == household_id, Ticket.expired_at.is_(None),
+               Ticket.valid_until > since)
+        .order_by(Ticket.valid_from, Ticket.id)
         .with_for_update()
         # A row read earlier in this session must show the balance as it is once locked.
         .execution_options(populate_existing=True)
     )
-    return session.scalars(query).first()
+    return session.scalars(query).all()
+
+
+def lock_ticket(session, ticket_id):
+    """One ticket, locked until commit, as it is once locked."""
+    query = (select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+             .execution_options(populate_existing=True))
+    return session.scalars(query).one()
 
 
 def redemption_by_key(session, restaurant_id, idempotency_key):
@@ -71,6 +86,38 @@ def add_redemption(session, ticket, restaurant, bill_yen, split, now, idempotenc
     return redemption
 
 
+def void_of(session, redemption_id):
+    """The void of a redemption, as committed now (read afresh, not from the session)."""
+    query = select(Void).where(Void.redemption_id == redemption_id)
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def add_void(session, redemption, ticket, now):
+    """Give the redemption's yen back to the locked ticket and write the void row.
+
+    A ticket already expired keeps a zero balance: the yen join what it left expired.
+    """
+    if ticket.expired_at is None:
+        ticket.balance_yen += redemption.applied_yen
+    else:
+        ticket.expired_yen += redemption.applied_yen
+
+    voided = Void(
+        id=str(uuid.uuid4()),
+        redemption_id=redemption.id,
+        ticket_id=ticket.id,
+        restaurant_id=redemption.restaurant_id,
+        region_id=redemption.region_id,
+        voided_yen=redemption.applied_yen,
+        balance_after_yen=ticket.balance_yen,
+        at=now,
+        local_date=domain.local_date(now, ticket.time_zone),
+    )
+    session.add(voided)
+    session.flush()
+    return voided
+
+
 def add_decline(session, restaurant_id, region_id, reason, now):
     """Record a refusal: where, why, when. Nothing that could point to a household."""
     decline = Decline(
@@ -82,6 +129,12 @@ def add_decline(session, restaurant_id, region_id, reason, now):
     )
     session.add(decline)
     return decline
+
+
+def void_window_hours(session, region_id):
+    """The region's void window as issuance last announced it; the same local day until then."""
+    known = session.get(RegionZone, region_id)
+    return known.void_window_hours if known else domain.SAME_LOCAL_DAY
 
 
 def region_zone(session, region_id):

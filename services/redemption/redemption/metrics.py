@@ -40,3 +40,43 @@ def count_applied(region_id, split):
 def count_declined(reason):
     REDEMPTIONS.labels("declined").inc()
     DECLINES.labels(reason).inc()
+
+VOIDS = Counter(
+    "shokudo_voids_total",
+    "Redemptions voided by their restaurant",
+    ["region_id"],
+)
+VOIDED_YEN = Counter(
+    "shokudo_voided_yen_total",
+    "Yen given back to tickets by voids",
+    ["region_id"],
+)
+VOIDS_REFUSED = Counter(
+    "shokudo_voids_refused_total",
+    "Voids refused, by reason (already_voided, statement_closed, void_window_closed)",
+    ["reason"],
+)
+STATEMENTS_CLOSED = Counter(
+    "shokudo_statements_closed_total",
+    "Restaurant statements closed by the operator (a repeated close is not counted)",
+)
+TICKETS_EXPIRED = Counter(
+    "shokudo_tickets_expired_total",
+    "Tickets whose window closed and whose balance was recorded as expired",
+    ["region_id"],
+)
+EXPIRED_YEN = Counter(
+    "shokudo_expired_yen_total",
+    "Yen left on tickets when their window closed",
+    ["region_id"],
+)
+
+
+def count_void(voided):
+    VOIDS.labels(voided.region_id).inc()
+    VOIDED_YEN.labels(voided.region_id).inc(voided.voided_yen)
+
+
+def count_expired(ticket):
+    TICKETS_EXPIRED.labels(ticket.region_id).inc()
+    EXPIRED_YEN.labels(ticket.region_id).inc(ticket.expired_yen)

@@ -33,14 +33,24 @@ class Ticket(Base):
     valid_from = Column(DateTime(timezone=True), nullable=False)
     valid_until = Column(DateTime(timezone=True), nullable=False)
     run_id = Column(String(36))
+    # Set once, when the window closes: what was left then (and any yen a later void gave
+    # back, which could not be spent either). The balance is zero from then on.
+    expired_yen = Column(Integer)
+    expired_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
-    # The database itself refuses a balance below zero or above the grant, whatever the code.
+    # The database itself refuses a balance below zero or above the grant, whatever the code,
+    # and a balance on an expired ticket.
     __table_args__ = (
         UniqueConstraint("household_id", "period", name="tickets_one_per_household_period"),
         CheckConstraint("balance_yen >= 0 AND balance_yen <= amount_yen",
                         name="tickets_balance_within_amount"),
+        CheckConstraint("(expired_at IS NULL AND expired_yen IS NULL) OR (expired_at IS NOT NULL"
+                        " AND balance_yen = 0 AND expired_yen BETWEEN 0 AND amount_yen)",
+                        name="tickets_nothing_to_spend_once_expired"),
         Index("tickets_household_window", "household_id", "valid_from", "valid_until"),
+        # What the expiry timer looks for: tickets not yet expired, by the end of their window.
+        Index("tickets_to_expire", "valid_until", postgresql_where=expired_at.is_(None)),
     )
 
 
@@ -72,6 +82,42 @@ class Redemption(Base):
         Index("redemptions_restaurant_date", "restaurant_id", "local_date"),
         Index("redemptions_region_date", "region_id", "local_date"),
     )
+
+
+class Void(Base):
+    """A redemption undone by its restaurant: the other half of a pair in the ledger.
+
+    The redemption stays as it was; this row says it no longer counts and how many yen went
+    back to the ticket. One per redemption, whatever is retried or raced.
+    """
+
+    __tablename__ = "voids"
+
+    id = Column(String(36), primary_key=True)
+    redemption_id = Column(String(36), ForeignKey("redemptions.id"), nullable=False,
+                           unique=True)
+    ticket_id = Column(String(36), ForeignKey("tickets.id"), nullable=False, index=True)
+    restaurant_id = Column(String(36), nullable=False)
+    region_id = Column(String(64), nullable=False)
+    voided_yen = Column(Integer, nullable=False)
+    balance_after_yen = Column(Integer, nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False)
+    local_date = Column(Date, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("voided_yen > 0", name="voids_give_back_something"),
+    )
+
+
+class ClosedStatement(Base):
+    """A restaurant's month that is settled: its redemptions can no longer be voided."""
+
+    __tablename__ = "closed_statements"
+
+    restaurant_id = Column(String(36), primary_key=True)
+    month = Column(String(7), primary_key=True)
+    closed_at = Column(DateTime(timezone=True), nullable=False)
+    closed_by = Column(String(40), nullable=False)
 
 
 class Decline(Base):
@@ -138,9 +184,13 @@ class Card(Base):
 
 
 class RegionZone(Base):
-    """Each region's time zone, learnt from issuance's tickets, for its monthly reports."""
+    """Each region's time zone and void window, from issuance's programs (or, until a
+    program is heard of, the time zone of the region's first tickets)."""
 
     __tablename__ = "region_zones"
 
     region_id = Column(String(64), primary_key=True)
     time_zone = Column(String(64), nullable=False)
+    # 0: a redemption may be voided until the end of its local day; otherwise for this many
+    # hours after it.
+    void_window_hours = Column(Integer, nullable=False, default=0, server_default="0")

@@ -1,4 +1,5 @@
-"""Keeping redemption's copies of other services' facts: tickets, restaurants, households, cards.
+"""Keeping redemption's copies of other services' facts: tickets, programs, restaurants,
+households, cards.
 
 Each function applies one event through the handler's session and never commits (the
 ``on_event`` wrapper does, together with the applied-event mark). Every write is an upsert or
@@ -65,9 +66,24 @@ def record_tickets(session, issued):
 
 
 def _remember_zone(session, region_id, zone):
+    """The zone of a region's tickets stands in for its program's until that is heard of;
+    it never overrides the program (a run keeps the zone it opened with, older than that)."""
     statement = insert(RegionZone).values(region_id=region_id, time_zone=zone)
+    session.execute(statement.on_conflict_do_nothing(index_elements=[RegionZone.region_id]))
+
+
+def record_program(session, program):
+    """A region's time zone and void window, as issuance's last ``program_updated`` says.
+
+    Known shortcoming: the fact carries no version, so two changes of one program applied in
+    the wrong order (two replicas, seconds apart) leave the older; saving the program again
+    sets it right.
+    """
+    values = {"time_zone": program["time_zone"],
+              "void_window_hours": program["void_window_hours"]}
+    statement = insert(RegionZone).values(region_id=program["region_id"], **values)
     session.execute(statement.on_conflict_do_update(
-        index_elements=[RegionZone.region_id], set_={"time_zone": zone},
+        index_elements=[RegionZone.region_id], set_=values,
     ))
 
 

@@ -6,12 +6,12 @@ restaurant or a family reads the local time they lived it in.
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shokudo_common.periods import Period, zone_info
 from shokudo_common.validation import Id, RegionId, Yen
 
-from redemption.domain import window_days
+from redemption.domain import MAX_VOID_WINDOW_HOURS, window_days
 
 SEPARATORS = re.compile(r"[\s-]")
 
@@ -73,6 +73,35 @@ class RedeemRequest(Schema):
         raise ValidationError({"card_number": [message], "qr_token": [message]})
 
 
+def known_time_zone(name):
+    try:
+        zone_info(name)
+    except ValueError:
+        raise ValidationError("must be a time zone name such as Asia/Tokyo") from None
+
+
+class VoidRequest(Schema):
+    """A restaurant undoing one of its redemptions."""
+
+    restaurant_id = Id(required=True)
+    redemption_id = Id(required=True)
+    # The gateway's key, already scoped by the caller (``restaurant:<id>:<key>``).
+    idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
+                                    load_default=None)
+
+
+class ProgramFact(Schema):
+    """The part of issuance's ``program_updated`` that redemption keeps."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    region_id = RegionId(required=True)
+    time_zone = fields.String(required=True, validate=known_time_zone)
+    void_window_hours = fields.Integer(strict=True, required=True,
+                                       validate=validate.Range(0, MAX_VOID_WINDOW_HOURS))
+
+
 class HouseholdRef(Schema):
     household_id = Id(required=True)
 
@@ -85,6 +114,11 @@ class StatementRequest(Schema):
 class SummaryRequest(Schema):
     region_id = RegionId(required=True)
     month = MonthField(required=True)
+
+
+class AccountsRequest(Schema):
+    region_id = RegionId(required=True)
+    period = MonthField(required=True)
 
 
 def local_instant(moment, zone):

@@ -1,10 +1,14 @@
 """Redemption as a nameko service: a thin entrypoint over the counter, the ledger and reports.
 
-RPC answers questions of the gateway (redeem, balances, statements); event handlers keep the
-projections of tickets (issuance), restaurants (directory), households and cards (enrollment).
+RPC answers questions of the gateway (redeem and void, balances, statements, settlement and
+accounts); event handlers keep the projections of tickets and programs (issuance), restaurants
+(directory), households and cards (enrollment); a timer in every replica expires the tickets
+whose window has closed.
 """
 
 import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from shokudo_common.clock import Clock
 from shokudo_common.db import Database
@@ -16,14 +20,20 @@ from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from redemption import counter, metrics, projections, reports
+from redemption import (
+    accounts, closing, counter, expiry, metrics, projections, reports, voids,
+)
 from redemption.models import Household, Restaurant
 from redemption.qr import QrTokens
 from redemption.schemas import (
-    HouseholdRef, RedeemRequest, StatementRequest, SummaryRequest,
+    AccountsRequest, HouseholdRef, ProgramFact, RedeemRequest, StatementRequest,
+    SummaryRequest, VoidRequest,
 )
+from redemption.timers import ConfiguredTimer
 
 log = logging.getLogger(__name__)
+
+timer = ConfiguredTimer.decorator
 
 
 class RedemptionService(OperationalEndpoints):
@@ -41,7 +51,19 @@ class RedemptionService(OperationalEndpoints):
     def redeem(self, data):
         """Pay (part of) a bill with the ticket behind a card or QR code, or decline."""
         request = load(RedeemRequest(), data)
-        return counter.redeem(self.db, self.outbox, self.qr_tokens, request, self.clock.now())
+        return counter.redeem(self.db, self.outbox, self.qr_tokens, request, self.clock)
+
+    @rpc
+    def void_redemption(self, restaurant_id, redemption_id, idempotency_key=None):
+        """Undo one of the restaurant's own redemptions: its yen go back to the ticket.
+
+        Refused (Conflict) when voided already, once the month's statement is closed, or after
+        the program's void window; another restaurant's redemption is not found.
+        """
+        request = load(VoidRequest(), {"restaurant_id": restaurant_id,
+                                       "redemption_id": redemption_id,
+                                       "idempotency_key": idempotency_key})
+        return voids.void(self.db, self.outbox, self.clock, request)
 
     @rpc
     def issue_qr_token(self, household_id):
@@ -68,15 +90,82 @@ class RedemptionService(OperationalEndpoints):
     @rpc
     def restaurant_statement(self, restaurant_id, month):
         request = load(StatementRequest(), {"restaurant_id": restaurant_id, "month": month})
-        restaurant = self.db.get(Restaurant, request["restaurant_id"])
-        if restaurant is None:
-            raise NotFound("restaurant_not_found", f"no restaurant {restaurant_id}")
+        restaurant = self._restaurant(request["restaurant_id"])
         return reports.restaurant_statement(self.db, restaurant, request["month"])
+
+    @rpc
+    def close_statement(self, restaurant_id, month):
+        """Freeze the restaurant's statement of a month that is over; closing again is a no-op."""
+        request = load(StatementRequest(), {"restaurant_id": restaurant_id, "month": month})
+        restaurant = self._restaurant(request["restaurant_id"])
+        return closing.close_statement(self.db, restaurant, request["month"], self.clock.now())
 
     @rpc
     def region_summary(self, region_id, month):
         request = load(SummaryRequest(), {"region_id": region_id, "month": month})
         return reports.region_summary(self.db, request["region_id"], request["month"])
+
+    @rpc
+    def settlement_csv(self, region_id, month):
+        """What is owed to each restaurant of the region for a month, as CSV text for Excel."""
+        request = load(SummaryRequest(), {"region_id": region_id, "month": month})
+        return reports.settlement_csv(self.db, request["region_id"], request["month"])
+
+    @rpc
+    def ticket_accounts(self, region_id, period):
+        """Where the yen of the region's tickets of ``period`` are: redemption's side."""
+        request = load(AccountsRequest(), {"region_id": region_id, "period": period})
+        return accounts.ticket_accounts(self.db, request["region_id"], request["period"])
+
+    # -- expiry ---------------------------------------------------------------------------
+
+    @timer("EXPIRY_TIMER_SECONDS", default=60)
+    def expire_tickets(self):
+        """Expire the tickets whose window has closed. Every replica does it; none twice."""
+        try:
+            expiry.expire_due_tickets(self.db, self.outbox, self.clock)
+        # The next tick tries again; the tickets stay due until their expiry commits.
+        except SQLAlchemyError as error:
+            self.db.rollback()
+            log.error("tickets not expired", extra={"error": type(error).__name__})
+
+    # -- enrollment's changes, in force before enrollment answers -------------------------
+
+    @rpc
+    def apply_household_status(self, fact):
+        """A household_* fact from enrollment, applied before the organisation hears "done".
+
+        The same projection as the household_* events and ordered the same way, by the fact's
+        version: of this call and the event carrying the same fact, whichever comes second
+        changes nothing. Answers what the counter holds now.
+        """
+        # The fact states the status, so no event type stands in for it.
+        projections.record_household(self.db, None, fact)
+        self.db.commit()
+        household = self.db.get(Household, fact["household_id"], populate_existing=True)
+        log.info("household status applied at once", extra={
+            "household_id": household.id, "status": household.status,
+            "version": household.version,
+        })
+        return {"household_id": household.id, "status": household.status,
+                "version": household.version}
+
+    @rpc
+    def apply_card_replacement(self, blocked, issued):
+        """enrollment's card_blocked and card_issued facts of one replacement, in one commit.
+
+        The same projections as the two events, which never unblock a card: the old number is
+        refused and the new one draws on the household's ticket from this commit on.
+        """
+        projections.record_card_blocked(self.db, blocked)
+        projections.record_card_issued(self.db, issued)
+        self.db.commit()
+        log.info("card replacement applied at once", extra={
+            "household_id": issued["household_id"],
+            "replacement_id": issued.get("replacement_id"),
+        })
+        return {"household_id": issued["household_id"],
+                "replacement_id": issued.get("replacement_id")}
 
     # -- projections ----------------------------------------------------------------------
 
@@ -86,6 +175,15 @@ class RedemptionService(OperationalEndpoints):
         log.info("tickets recorded", extra={
             "run_id": payload.get("run_id"), "region_id": payload["region_id"],
             "period": payload["period"], "tickets": count,
+        })
+
+    @on_event("issuance", "program_updated")
+    def on_program_updated(self, payload):
+        program = load(ProgramFact(), payload)
+        projections.record_program(self.db, program)
+        log.info("program recorded", extra={
+            "region_id": program["region_id"], "time_zone": program["time_zone"],
+            "void_window_hours": program["void_window_hours"],
         })
 
     @on_event("directory", "restaurant_joined")
@@ -131,6 +229,12 @@ class RedemptionService(OperationalEndpoints):
     def _record_household(self, event_type, payload):
         if not projections.record_household(self.db, event_type, payload):
             _ignore_stale(event_type, {"household_id": payload["household_id"]}, payload)
+
+    def _restaurant(self, restaurant_id):
+        restaurant = self.db.get(Restaurant, restaurant_id)
+        if restaurant is None:
+            raise NotFound("restaurant_not_found", f"no restaurant {restaurant_id}")
+        return restaurant
 
     def _household_id(self, household_id):
         return load(HouseholdRef(), {"household_id": household_id})["household_id"]

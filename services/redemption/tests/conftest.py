@@ -1,6 +1,7 @@
 """A real, migrated PostgreSQL database, a clock that stands still, and a small world of
 restaurants, households, cards and tickets built through the service's own event handlers."""
 
+import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -144,6 +145,14 @@ class World:
         })
         return [grant["grant_id"] for grant in grants]
 
+    def program(self, region_id=REGION, time_zone="Asia/Tokyo", void_window_hours=0, **more):
+        """Issuance's ``program_updated`` for the region."""
+        return self.deliver("on_program_updated", {
+            "region_id": region_id, "amount_yen": 3000, "issue_day": 20,
+            "time_zone": time_zone, "void_window_hours": void_window_hours,
+            "late_enrolment": "grant_now", **more,
+        })
+
     def family_with_card(self, **ticket_options):
         """An active household of the region with a card and a March 2026 ticket."""
         household_id = self.household()
@@ -155,3 +164,34 @@ class World:
 @pytest.fixture
 def world(service):
     return World(service)
+
+
+@pytest.fixture
+def at_once(database, make_service):
+    """Run each ``work(service)`` in its own thread, session and worker, released together;
+    returns what each returned or raised, in the order given."""
+
+    def run(*works):
+        start_together = threading.Barrier(len(works))
+        outcomes = [None] * len(works)
+
+        def worker(index, work):
+            worker_session = database.make_session()
+            try:
+                service = make_service(worker_session)
+                start_together.wait()
+                outcomes[index] = work(service)
+            except Exception as error:  # noqa: BLE001 - handed back to the test to judge
+                outcomes[index] = error
+            finally:
+                worker_session.close()
+
+        threads = [threading.Thread(target=worker, args=(index, work))
+                   for index, work in enumerate(works)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    return run

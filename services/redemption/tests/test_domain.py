@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,3 +80,50 @@ def test_a_march_window_runs_from_the_first_to_the_last_local_day_of_march():
 
     assert domain.window_days(starts, ends, "Asia/Tokyo") == (date(2026, 3, 1),
                                                               date(2026, 3, 31))
+
+
+# -- voids -----------------------------------------------------------------------------------
+
+
+def test_by_default_a_redemption_can_be_voided_until_its_local_midnight():
+    at = datetime(2026, 3, 10, 14, 30, tzinfo=timezone.utc)  # 23:30 in Tokyo
+
+    deadline = domain.void_deadline(at, date(2026, 3, 10), "Asia/Tokyo", 0)
+
+    assert deadline == datetime(2026, 3, 11, 0, 0, tzinfo=TOKYO)
+    assert deadline - at == timedelta(minutes=30)
+
+
+def test_the_local_day_of_a_void_window_follows_summer_time():
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    # 8 March 2026: clocks go forward at 02:00, the day has 23 hours.
+    at = datetime(2026, 3, 8, 0, 30, tzinfo=los_angeles)
+
+    deadline = domain.void_deadline(at, date(2026, 3, 8), "America/Los_Angeles", 0)
+
+    # As instants (Python subtracts datetimes of one zone by the wall clock).
+    elapsed = deadline.astimezone(timezone.utc) - at.astimezone(timezone.utc)
+    assert elapsed == timedelta(hours=22, minutes=30)
+
+
+def test_a_window_in_hours_counts_from_the_redemption():
+    at = datetime(2026, 3, 10, 3, 0, tzinfo=timezone.utc)
+
+    assert domain.void_deadline(at, date(2026, 3, 10), "Asia/Tokyo", 72) == \
+        at + timedelta(hours=72)
+
+
+@pytest.mark.parametrize("voided, closed, late, reason", [
+    (True, True, True, "already_voided"),
+    (False, True, True, "statement_closed"),
+    (False, False, True, "void_window_closed"),
+    (False, False, False, None),
+])
+def test_void_refusals_come_in_order(voided, closed, late, reason):
+    deadline = datetime(2026, 3, 11, 0, 0, tzinfo=TOKYO)
+    now = deadline if late else deadline - timedelta(seconds=1)
+
+    asked = domain.VoidAsked(already_voided=voided, statement_closed=closed, now=now,
+                             deadline=deadline)
+
+    assert domain.void_refusal(asked) == reason

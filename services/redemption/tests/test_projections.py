@@ -274,3 +274,35 @@ def test_a_broken_batch_is_parked_for_an_operator_and_writes_no_ticket(
     assert count(session, Ticket) == 0
     [parked] = session.scalars(select(ParkedMessage)).all()
     assert parked.consumer == "redemption.on_tickets_issued"
+
+
+# -- programs --------------------------------------------------------------------------------
+
+
+def test_a_program_sets_the_regions_time_zone_and_void_window(world, session):
+    world.tickets([world.household()])  # the first tickets' zone stands in until then
+
+    world.program(time_zone="America/Los_Angeles", void_window_hours=12)
+    world.tickets([world.household()], period="2026-03")  # opened before the change
+
+    zone = session.get(RegionZone, REGION)
+    assert (zone.time_zone, zone.void_window_hours) == ("America/Los_Angeles", 12)
+
+
+def test_a_program_changed_again_keeps_the_latest_void_window(world, session):
+    world.program(void_window_hours=12)
+    world.program(void_window_hours=0)
+
+    session.expire_all()
+    assert session.get(RegionZone, REGION).void_window_hours == 0
+
+
+@pytest.mark.parametrize("broken", [{"void_window_hours": 73}, {"time_zone": "Mars/Olympus"}])
+def test_a_broken_program_is_parked_and_changes_nothing(world, session, monkeypatch, broken):
+    monkeypatch.setattr(handlers, "FIRST_PAUSE_SECONDS", 0)  # retry without waiting
+
+    world.program(**broken)
+
+    assert session.get(RegionZone, REGION) is None
+    [parked] = session.scalars(select(ParkedMessage)).all()
+    assert parked.consumer == "redemption.on_program_updated"
