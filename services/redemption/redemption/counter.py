@@ -41,7 +41,10 @@ def redeem(session, outbox, qr_tokens, request, clock):
     presented_at = clock.now()
     household_id = _holder(session, qr_tokens, request, presented_at)
     restaurant = session.get(Restaurant, request["restaurant_id"])
-    household = session.get(Household, household_id) if household_id else None
+    # Shared lock until commit, as for the card: a suspension waits for the bills in progress,
+    # so once it is applied no bill can pay for the household.
+    household = (session.get(Household, household_id, with_for_update={"read": True})
+                 if household_id else None)
 
     reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
     if reason:

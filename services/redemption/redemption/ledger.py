@@ -21,8 +21,13 @@ DEFAULT_ZONE = "Asia/Tokyo"
 
 
 def card_holder(session, card_number):
-    """The household an active card draws on, or None for an unknown or blocked card."""
-    card = session.get(Card, card_number)
+    """The household an active card draws on, or None for an unknown or blocked card.
+
+    The card is read under a shared lock held until commit: a block applied meanwhile waits
+    for this bill, and every bill after the block sees it (the organisation is told "blocked"
+    only once no bill can still pay with the card).
+    """
+    card = session.get(Card, card_number, with_for_update={"read": True})
     if card is None or card.status != CARD_ACTIVE:
         return None
     return card.household_id

@@ -5,10 +5,13 @@ with the same facts follow (or overtake the call). Both go through the same proj
 whichever comes second changes nothing, and the counter obeys the newest version.
 """
 
+import threading
+import time
 import uuid
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 
 REGION = "hoshizora-ku"  # the world's region (conftest)
 ORGANISATION = "4f1c2d3e-0000-4000-8000-000000000003"
@@ -176,3 +179,56 @@ def test_a_replaced_card_replaced_again_stays_blocked_whatever_arrives_late(
     assert outcome(service.redeem(bill(restaurant, 100, second_card))) == (
         "unknown_card_or_token")
     assert outcome(service.redeem(bill(restaurant, 100, third_card))) == "applied"
+
+
+# -- a bill already at the counter ------------------------------------------------------------
+
+def lock_waits(database):
+    """How many connections to this database are waiting for a row lock."""
+    with database.engine.connect() as connection:
+        return connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+
+def wait_for(probe, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def in_thread(work):
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("value", work()))
+    thread.start()
+    return thread, outcome
+
+
+def test_a_suspension_waits_for_the_bill_already_at_the_counter(
+        database, make_service, world, restaurant):
+    household_id, card, ticket_id = world.family_with_card()
+    till, office, holder = (database.make_session() for _ in range(3))
+    # Hold the ticket, so the bill stops after it has read the household as active.
+    holder.execute(text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id})
+
+    bill_thread, paid = in_thread(
+        lambda: make_service(till).redeem(bill(restaurant, 500, card)))
+    assert wait_for(lambda: lock_waits(database) == 1)
+    suspension_thread, _ = in_thread(lambda: make_service(office).apply_household_status(
+        status_fact(world, household_id, "suspended", 2)))
+
+    # The suspension must wait for the bill that read "active"; otherwise the organisation
+    # would hear "suspended" while that bill could still pay.
+    assert wait_for(lambda: lock_waits(database) == 2)
+    holder.rollback()
+    bill_thread.join(10)
+    suspension_thread.join(10)
+
+    assert outcome(paid["value"]) == "applied"
+    assert outcome(make_service(holder).redeem(bill(restaurant, 500, card))) == (
+        "household_not_active")
+    for session in (till, office, holder):
+        session.close()
