@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shokudo_common import idempotency
 from shokudo_common.clock import Clock
 from shokudo_common.db import Database
-from shokudo_common.entrypoints import rpc
+from shokudo_common.entrypoints import ConfiguredTimer, rpc
 from shokudo_common.errors import NotFound, ShokudoError
 from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
@@ -23,7 +23,6 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from issuance import accounts, domain, late, metrics, roster, runs
-from issuance.clock import ConfiguredTimer
 from issuance.models import Program
 from issuance.schemas import (
     ProgramIn, ProgramOut, RegionRequest, RosterFact, RunOut, RunRequest,

@@ -7,7 +7,7 @@ from nameko.containers import ServiceContainer
 from nameko.testing.utils import get_extension
 from sqlalchemy import text
 
-from issuance.clock import ConfiguredTimer
+from shokudo_common.entrypoints import ConfiguredTimer
 from issuance.service import IssuanceService
 
 REGION = "hoshizora-ku"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shokudo_common.clock import Clock
 from shokudo_common.db import Database
-from shokudo_common.entrypoints import rpc
+from shokudo_common.entrypoints import ConfiguredTimer, rpc
 from shokudo_common.errors import NotFound
 from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
@@ -29,7 +29,6 @@ from redemption.schemas import (
     AccountsRequest, HouseholdRef, ProgramFact, RedeemRequest, StatementRequest,
     SummaryRequest, VoidRequest,
 )
-from redemption.timers import ConfiguredTimer
 
 log = logging.getLogger(__name__)
 
