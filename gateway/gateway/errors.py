@@ -8,6 +8,8 @@ says nothing about internals, and nameko logs the traceback with the correlation
 
 from dataclasses import dataclass, field
 
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
 from nameko.exceptions import ContainerBeingKilled, UnknownService
 from werkzeug.exceptions import HTTPException
 
@@ -57,6 +59,9 @@ ROUTING_PROBLEMS = {
 }
 
 
+BROKER_ERRORS = (ConnectionError, OperationalError, AMQPError)
+
+
 def describe(error):
     """The Problem for ``error``, whatever raised it."""
     if isinstance(error, ShokudoError):
@@ -67,6 +72,13 @@ def describe(error):
         return _unavailable(Problem(503, "service_unavailable",
                                     f"the {error.args[0]} service is not running; try again "
                                     "shortly", {"service": error.args[0]}))
+
+    # The broker cannot be reached (restarting, network): the request did not get through, or
+    # its answer did not come back; a retry with the same Idempotency-Key is safe either way.
+    if isinstance(error, BROKER_ERRORS):
+        return _unavailable(Problem(503, "service_unavailable",
+                                    "the platform's message broker cannot be reached; try "
+                                    "again shortly with the same Idempotency-Key"))
 
     # This gateway replica is shutting down; another one will answer.
     if isinstance(error, ContainerBeingKilled):

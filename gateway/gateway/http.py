@@ -16,6 +16,7 @@ missing content type with a 415 that nameko turns into a 500.
 """
 
 import json
+import uuid
 import logging
 from functools import partial, wraps
 
@@ -135,17 +136,25 @@ def idempotency_key(request):
 
 
 def keyed(request, caller):
-    """The ``idempotency_key`` argument of a service call, or nothing when the client sent none.
+    """The ``idempotency_key`` argument of a service call.
 
     The key is scoped by the caller, role and the id it acts for (``organisation:<id>:<key>``),
-    so that two organisations, or an organisation and the operator, never share a key. It is
-    passed only when given, so that a service that does not know the argument yet still answers
-    every call without one.
+    so that two organisations, or an organisation and the operator, never share a key. A
+    request without a key gets one of its own (see :func:`request_key`).
     """
-    key = idempotency_key(request)
-    if key is None:
-        return {}
+    key = idempotency_key(request) or request_key()
     return {"idempotency_key": ":".join([caller.role, *caller.scope_claims().values(), key])}
+
+
+def request_key():
+    """A key for one request whose client sent none.
+
+    RabbitMQ redelivers an RPC whose service lost its connection before answering, and the
+    service then runs it again. With a key of its own, the second run finds the first one's
+    answer instead of enrolling, issuing or paying twice. It protects nothing across the
+    client's own retries: only the client's key can.
+    """
+    return "request-" + uuid.uuid4().hex
 
 
 def with_idempotency_key(request, body):
@@ -160,8 +169,7 @@ def with_idempotency_key(request, body):
             "invalid_input", "the idempotency key in the body and in the header differ",
             {"fields": {"idempotency_key": [f"differs from the {IDEMPOTENCY_HEADER} header"]}},
         )
-    key = in_body or in_header
-    return {**body, "idempotency_key": key} if key else body
+    return {**body, "idempotency_key": in_body or in_header or request_key()}
 
 
 # -- the entrypoint --------------------------------------------------------------------------

@@ -432,3 +432,4 @@ def ids():
         other_restaurant=OTHER_RESTAURANT, unknown=UNKNOWN, activation_code=ACTIVATION_CODE,
         bootstrap_key=BOOTSTRAP_KEY, secret=SECRET,
     )
+

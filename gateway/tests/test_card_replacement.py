@@ -3,6 +3,8 @@ token, the Idempotency-Key scoped by the caller and passed on."""
 
 import pytest
 
+from request_keys import GENERATED_KEY
+
 from shokudo_common.errors import Conflict, InvalidInput
 
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
@@ -34,7 +36,7 @@ def test_the_reason_reaches_enrollment_with_who_asked_from_the_token(
     assert services.enrollment.called("replace_card") == [(
         "replace_card",
         (ids.organisation_a, ids.household_a, "stolen", f"organisation:{ids.organisation_a}"),
-        {},
+        {"idempotency_key": GENERATED_KEY},
     )]
 
 

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+from kombu.exceptions import OperationalError
 from nameko.exceptions import UnknownService
 
 from shokudo_common.errors import Conflict, InvalidInput, Unavailable
@@ -74,6 +76,22 @@ def test_a_service_that_does_not_answer_is_a_503_with_retry_after(
 
     assert_error(response, 503, "service_unavailable")
     assert response.headers["Retry-After"] == "7"
+
+
+@pytest.mark.parametrize("failure", [
+    ConnectionRefusedError(111, "Connection refused"),
+    OperationalError("[Errno 111] Connection refused"),
+])
+def test_a_broker_that_cannot_be_reached_is_a_503_not_a_500(
+        gateway, services, token_for, ids, failure):
+    services.redemption.failure = failure
+
+    response = gateway.post(f"/v1/restaurants/{ids.restaurant}/redemptions",
+                            token=token_for("restaurant"),
+                            json={"bill_yen": 800, "qr_token": "signed-token"})
+
+    assert_error(response, 503, "service_unavailable")
+    assert int(response.headers["Retry-After"]) >= 1
 
 
 def test_a_body_that_is_not_json_is_a_400_whatever_its_content_type(

@@ -4,6 +4,8 @@ import base64
 
 import pytest
 
+from request_keys import GENERATED_KEY
+
 HOUSEHOLD_FIELDS = {"household_id", "household_ids", "organisation_id", "guardian_name",
                     "card_number"}
 CARD = "4539-5787-6362-1486"
@@ -35,7 +37,7 @@ def test_an_applied_redemption_tells_the_counter_the_money_and_nothing_about_the
     }
     [(_, (sent,), _)] = services.redemption.called("redeem")
     assert sent == {"restaurant_id": ids.restaurant, "bill_yen": 1200,
-                    "card_number": "4539578763621486"}
+                    "card_number": "4539578763621486", "idempotency_key": GENERATED_KEY}
 
 
 def test_a_declined_redemption_is_an_answer_not_an_error(gateway, services, token_for, ids):
@@ -116,7 +118,7 @@ def test_a_spreadsheet_export_reaches_enrollment_byte_for_byte(
     [(_, (organisation_id, encoded), options)] = services.enrollment.called("import_households")
     assert organisation_id == ids.organisation_a
     assert base64.b64decode(encoded) == SPREADSHEET
-    assert options == {"dry_run": True}
+    assert options == {"dry_run": True, "idempotency_key": GENERATED_KEY}
 
 
 def test_an_import_without_dry_run_applies_and_an_empty_file_is_refused(
@@ -129,7 +131,8 @@ def test_an_import_without_dry_run_applies_and_an_empty_file_is_refused(
     unclear = gateway.post(path + "?dry_run=perhaps", token=token, data=b"A-001\r\n")
 
     assert applied.status_code == 200
-    assert services.enrollment.called("import_households")[0][2] == {"dry_run": False}
+    assert services.enrollment.called("import_households")[0][2] == {
+        "dry_run": False, "idempotency_key": GENERATED_KEY}
     assert (empty.status_code, unclear.status_code) == (422, 422)
     assert len(services.enrollment.called("import_households")) == 1
 
@@ -198,7 +201,7 @@ def test_an_issuance_run_is_started_for_a_well_formed_period_only(
     assert started.json()["period"] == "2026-03"
     assert refused.status_code == 422
     assert services.issuance.called("start_run") == [
-        ("start_run", (ids.region, "2026-03"), {})] * 2
+        ("start_run", (ids.region, "2026-03"), {"idempotency_key": GENERATED_KEY})] * 2
 
 
 def test_the_roster_count_is_an_object(gateway, token_for, ids):
@@ -258,7 +261,7 @@ def test_health_and_metrics_answer_without_a_token(gateway, token_for, ids):
     ("till-7-0042", None, "till-7-0042"),
     (None, "till-7-0042", "till-7-0042"),
     ("till-7-0042", "till-7-0042", "till-7-0042"),
-    (None, None, None),
+    (None, None, GENERATED_KEY),
 ])
 def test_a_redemption_carries_the_tills_idempotency_key_from_body_or_header(
         gateway, services, token_for, ids, body_key, header_key, sent_key):
