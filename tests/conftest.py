@@ -4,9 +4,17 @@ One stack per test session: its own databases (prefix ``shokudo_it``), its own R
 every service, the gateway and an SMTP sink as separate processes on ports 18000+. Tests talk
 to it only through the gateway, the SMTP sink's mailbox and, to check the books, each service's
 own database.
+
+The resilience tests (test_resilience_*.py) kill, stop and restart processes, so they run on
+stacks of their own, started only when one of them asks:
+
+    stack             PORT_BASE + 0..5,   SMTP + 99   the session's vhost on the shared broker
+    resilient_stack   PORT_BASE + 30..45, SMTP + 59   two redemption and two issuance replicas
+    broker_stack      PORT_BASE + 60..65, SMTP + 89   a RabbitMQ node of its own on + 90 / + 91
 """
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +22,8 @@ import requests
 
 from shokudo_common.client import GatewayClient
 from shokudo_common.devstack import ROOT, Stack
+
+from support import BrokerUnusable, PrivateRabbit
 
 # Two runs on one machine (a developer's and CI's, say) keep apart by setting these.
 NAME = os.environ.get("SHOKUDO_IT_NAME", "shokudo_it")
@@ -34,27 +44,41 @@ def fresh_vhost(name):
     ).raise_for_status()
 
 
-@pytest.fixture(scope="session")
-def stack():
-    fresh_vhost(VHOST)
+@contextmanager
+def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
+                     component_env=None):
+    """A fresh stack named ``name`` (databases, vhost, var/ folder), stopped on leaving."""
+    if amqp_uri is None:
+        vhost = name.replace("_", "-")
+        fresh_vhost(vhost)
+        amqp_uri = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
     stack = Stack(
-        db_prefix=NAME,
-        amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}",
-        port_base=PORT_BASE,
-        smtp_port=PORT_BASE + 99,
-        var_dir=ROOT / "var" / NAME,
+        db_prefix=name,
+        amqp_uri=amqp_uri,
+        port_base=port_base,
+        smtp_port=smtp_port,
+        var_dir=ROOT / "var" / name,
         extra_env={
             "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
             "ISSUANCE_TIMER_SECONDS": "3600",
             "RPC_TIMEOUT_SECONDS": "20",
         },
+        component_env=component_env or {},
     )
     stack.prepare(fresh=True)
     try:
-        stack.start()
+        stack.start(replicas=replicas)
         yield stack
     finally:
-        stack.stop()
+        # A service still working through a backlog (notification, after thousands of grants)
+        # is killed sooner: the next run starts from fresh databases anyway.
+        stack.stop(grace_seconds=5)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with running_platform(NAME, PORT_BASE, PORT_BASE + 99) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +91,63 @@ def operator(gateway):
     return gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "operator"))
 
 
+@pytest.fixture(scope="session")
+def resilient_stack():
+    """Two replicas of redemption and of issuance, for tests that race them and kill them."""
+    with running_platform(
+        f"{NAME}_res", PORT_BASE + 30, PORT_BASE + 59,
+        replicas={"redemption": 2, "issuance": 2},
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def private_rabbit():
+    """A RabbitMQ node of the broker test's own: stopping it leaves other stacks alone."""
+    rabbit = PrivateRabbit(
+        node=f"{VHOST}-broker@localhost", port=PORT_BASE + 90, dist_port=PORT_BASE + 91,
+        data_dir=ROOT / "var" / f"{NAME}_brk" / "rabbitmq",
+    )
+    try:
+        rabbit.start()
+    except BrokerUnusable as reason:
+        pytest.skip(f"needs a RabbitMQ node of its own to stop and start: {reason}")
+    try:
+        yield rabbit
+    finally:
+        rabbit.shutdown()
+
+
+@pytest.fixture(scope="module")
+def broker_stack(private_rabbit):
+    """Every service on the private RabbitMQ node.
+
+    The gateway and notification wait 5 s for an answer, so that requests caught by a broker
+    outage end quickly.
+    """
+    with running_platform(
+        f"{NAME}_brk", PORT_BASE + 60, PORT_BASE + 89, amqp_uri=private_rabbit.amqp_uri,
+        component_env={name: {"RPC_TIMEOUT_SECONDS": "5"} for name in ("gateway", "notification")},
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def resilient_gateway(resilient_stack):
+    return GatewayClient(resilient_stack.gateway_url)
+
+
+@pytest.fixture(scope="session")
+def resilient_operator(resilient_gateway):
+    return resilient_gateway.as_(resilient_gateway.staff_token(BOOTSTRAP_KEY, "operator"))
+
+
+STACK_FIXTURES = {"stack", "resilient_stack", "broker_stack"}
+
+
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).parent == here and "stack" in getattr(item, "fixturenames", ()):
+        uses_a_stack = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if Path(str(item.fspath)).parent == here and uses_a_stack:
             item.add_marker(pytest.mark.integration)

@@ -300,13 +300,14 @@ class Stack:
         self.wait_healthy(process, timeout)
         return process
 
-    def stop(self):
+    def stop(self, grace_seconds=15):
+        """Ask every process to stop; one still busy after ``grace_seconds`` is killed."""
         for process in reversed(self.processes):
             if process.popen.poll() is None:
                 process.popen.send_signal(signal.SIGTERM)
         for process in reversed(self.processes):
             try:
-                process.popen.wait(timeout=15)
+                process.popen.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:
                 process.popen.kill()
                 process.popen.wait()

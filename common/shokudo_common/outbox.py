@@ -13,6 +13,10 @@ A crash after the commit leaves the row pending and it is published after restar
 after publishing but before marking publishes it again, which the consumers' applied-events
 table absorbs. SKIP LOCKED lets several replicas relay side by side without sending a row twice
 in the normal case.
+
+Operators can pause publishing (a broker migration, say) with ``OUTBOX_RELAY_ENABLED: false``:
+workers still stage their events, which wait in the outbox until a replica starts with the relay
+on again. The gauge ``shokudo_outbox_relay_enabled`` shows which services are paused.
 """
 
 import json
@@ -24,9 +28,10 @@ from eventlet.queue import Empty, Full, LightQueue
 from kombu.exceptions import KombuError
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,6 +44,11 @@ EVENTS_PUBLISHED = Counter(
     "shokudo_outbox_events_published_total",
     "Events relayed from the outbox to RabbitMQ and confirmed by the broker",
     ["service", "event_type"],
+)
+RELAY_ENABLED = Gauge(
+    "shokudo_outbox_relay_enabled",
+    "1 while the outbox relay publishes, 0 while OUTBOX_RELAY_ENABLED has paused it",
+    ["service"],
 )
 RELAY_FAILURES = Counter(
     "shokudo_outbox_relay_failures_total",
@@ -55,6 +65,10 @@ INSERT = text(
     "INSERT INTO outbox (event_id, event_type, payload, correlation_id)"
     " VALUES (:event_id, :event_type, CAST(:payload AS jsonb), :correlation_id)"
 )
+
+RELAY_SWITCH = "OUTBOX_RELAY_ENABLED"
+SWITCH_VALUES = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
 
 
 class OutboxWriter:
@@ -98,19 +112,28 @@ class Outbox(DependencyProvider):
         )
         self._wake = LightQueue(maxsize=1)
         self._stopping = False
+        self._relay_thread = None
+        self.relay_enabled = relay_switch(config)
 
     def start(self):
+        RELAY_ENABLED.labels(self.service_name).set(int(self.relay_enabled))
+        if not self.relay_enabled:
+            log.warning("outbox relay paused by configuration; events wait in the outbox",
+                        extra={"service": self.service_name})
+            return
         self._relay_thread = self.container.spawn_managed_thread(self._relay_forever)
 
     def stop(self):
         self._stopping = True
         self.wake()
-        self._relay_thread.wait()
+        if self._relay_thread is not None:
+            self._relay_thread.wait()
         self.engine.dispose()
 
     def kill(self):
         self._stopping = True
-        self._relay_thread.kill()
+        if self._relay_thread is not None:
+            self._relay_thread.kill()
 
     def get_dependency(self, worker_ctx):
         return OutboxWriter(self, worker_ctx)
@@ -164,3 +187,15 @@ class Outbox(DependencyProvider):
             self._wake.get(timeout=seconds)
         except Empty:
             pass
+
+
+def relay_switch(config):
+    """Whether the relay publishes: ``OUTBOX_RELAY_ENABLED`` from the config, on by default."""
+    value = config.get(RELAY_SWITCH, True)
+    if isinstance(value, bool):
+        return value
+    try:
+        return SWITCH_VALUES[str(value).strip().lower()]
+    except KeyError:
+        raise ConfigurationError(
+            f"{RELAY_SWITCH} must be true or false, not {value!r}") from None
