@@ -1,6 +1,9 @@
 """The monthly cycle through the gateway, every service a process on the real broker and database:
 enrol from a spreadsheet, issue, eat, receive the receipt, read the statement."""
 
+import csv
+import io
+
 import pytest
 
 from shokudo_common.client import ApiError
@@ -165,3 +168,41 @@ def test_another_organisation_cannot_see_these_households(gateway, region, house
     assert refused.value.status == 404
     listed = other.get(f"/v1/organisations/{region['second']['id']}/households")
     assert _items(listed) == []
+
+
+def test_a_mistaken_redemption_is_voided_and_the_books_still_add_up(
+        gateway, operator, region, households, issued):
+    restaurant = region["restaurant"]["id"]
+    counter = gateway.as_(gateway.staff_token(
+        "integration-bootstrap-key", "restaurant", restaurant_id=restaurant))
+    card = households["C-002"]["card_number"]
+    _, this_month = current_period()
+
+    mistake = wait_until(lambda: _applied(counter.post(
+        f"/v1/restaurants/{restaurant}/redemptions", {"bill_yen": 700, "card_number": card})),
+        what="the card ticket becoming usable")
+    voided = counter.post(
+        f"/v1/restaurants/{restaurant}/redemptions/{mistake['redemption_id']}/void")
+
+    assert voided["voided_yen"] == 700
+    assert voided["balance_yen"] == mistake["balance_yen"] + 700
+    statement = counter.get(f"/v1/restaurants/{restaurant}/statements/{this_month}")
+    assert mistake["redemption_id"] not in [line["redemption_id"] for line in statement["lines"]]
+
+    csv_text = operator.request(
+        "GET", f"/v1/regions/{REGION}/settlements/{this_month}.csv").content.decode("utf-8-sig")
+    [line] = [row for row in csv.DictReader(io.StringIO(csv_text))
+              if row["restaurant_id"] == restaurant]
+    assert int(line["yen_owed"]) == statement["total_yen"]
+
+    books = wait_until(lambda: _balanced(operator.get(
+        f"/v1/regions/{REGION}/accounts/{issued['period']}")), what="the books balancing")
+    assert books["balanced"] is True
+
+
+def _applied(answer):
+    return answer if answer["outcome"] == "applied" else None
+
+
+def _balanced(books):
+    return books if books["balanced"] else None
