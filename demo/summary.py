@@ -16,7 +16,8 @@ def print_summary(ward, run, day, summary):
     notification = summary["notification"]
 
     print()
-    print(f"=== {ward.name} ({ward.region_id}) — month {summary['month']} ===")
+    print(f"=== {ward.name} ({ward.region_id}) — meals in {summary['month']},"
+          f" on tickets issued in {run['period']} ===")
     print_households(enrollment)
     print_issuance(run)
     print_redemptions(redemption, day)

@@ -199,8 +199,6 @@ class Stack:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.smtp_port),
             "PYTHONUNBUFFERED": "1",
-            # eventlet warns of its own deprecation on import: known, and not JSON.
-            "PYTHONWARNINGS": "ignore::DeprecationWarning",
         })
         if component.has_database:
             env["DB_URI"] = self.database_uri(component.name)
