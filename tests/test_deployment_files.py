@@ -40,7 +40,8 @@ class Component:
 
     @property
     def command(self):
-        return ["nameko", "run", "--config", self.config, self.entry]
+        return ["python", "-m", "shokudo_common.launch", "run", "--config", self.config,
+                self.entry]
 
     @property
     def database(self):

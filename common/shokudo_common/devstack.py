@@ -237,7 +237,8 @@ class Stack:
         log_path = self.var_dir / "logs" / f"{name}-{replica}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "nameko", "run", "--config", str(component.config_file),
+            sys.executable, "-m", "shokudo_common.launch", "run", "--config",
+            str(component.config_file),
             component.entry,
         ]
         popen = subprocess.Popen(
