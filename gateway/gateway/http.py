@@ -16,8 +16,9 @@ missing content type with a 415 that nameko turns into a 500.
 """
 
 import json
-import uuid
 import logging
+import uuid
+from dataclasses import dataclass
 from functools import partial, wraps
 
 from eventlet.event import Event
@@ -251,8 +252,33 @@ class JsonRoute(HttpRequestHandler):
         return error_response(exc)
 
 
-def route(method, url, serves):
-    """Declare a route and the roles it serves (``auth.PUBLIC`` for anyone).
+@dataclass(frozen=True)
+class RouteSpec:
+    """What a route declares about itself, read by the OpenAPI document.
+
+    ``body``, ``query`` and ``answer`` are marshmallow schemas (classes or instances, ``answer``
+    may be ``many=True``); ``status`` is the status of a successful answer and ``errors`` the
+    stable codes the route can answer with beyond those every route has.
+    """
+
+    method: str
+    url: str
+    serves: tuple | None
+    handler: str
+    summary: str
+    body: object = None
+    query: object = None
+    answer: object = None
+    status: int = 200
+    errors: tuple = ()
+
+
+# Every route declared, in the order the modules declared them.
+ROUTES = []
+
+
+def route(method, url, serves, *, body=None, query=None, answer=None, status=200, errors=()):
+    """Declare a route, the roles it serves (``auth.PUBLIC`` for anyone) and its shapes.
 
     The decorated method is called as ``handler(self, request, caller, **path_values)`` once
     the caller is admitted and the path values are checked; ``caller`` is None on public
@@ -261,6 +287,10 @@ def route(method, url, serves):
     auth.check_declaration(url, serves)
 
     def decorate(handler):
+        summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().split("\n")[0]
+        ROUTES.append(RouteSpec(method, url, serves, handler.__name__, summary, body, query,
+                                answer, status, tuple(errors)))
+
         @wraps(handler)
         def guarded(self, request, **path):
             refuse_oversized(request)

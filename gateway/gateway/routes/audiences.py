@@ -1,0 +1,9 @@
+"""Who each group of routes serves: the roles named once, so routes read as their audience."""
+
+from gateway.auth import HOUSEHOLD, OPERATOR, ORGANISATION, RESTAURANT
+
+OPERATOR_ONLY = (OPERATOR,)
+ORGANISATION_STAFF = (OPERATOR, ORGANISATION)
+RESTAURANT_COUNTER = (RESTAURANT,)
+RESTAURANT_BOOKS = (OPERATOR, RESTAURANT)
+HOUSEHOLD_ONLY = (HOUSEHOLD,)

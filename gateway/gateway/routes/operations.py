@@ -1,0 +1,15 @@
+"""Health and metrics for the operations team."""
+
+from gateway.auth import PUBLIC
+from gateway.http import route
+
+
+class OperationsRoutes:
+    @route("GET", "/health", serves=PUBLIC)
+    def health(self, request, caller):
+        """Alive and serving HTTP; each service behind reports its own health."""
+        return {"status": "ok"}
+
+    @route("GET", "/metrics", serves=PUBLIC)
+    def serve_metrics(self, request, caller):
+        return self.metrics.expose_metrics(request)

@@ -1,0 +1,86 @@
+"""Support organisations' routes: their households, cards and trusted restaurants."""
+
+import base64
+
+from shokudo_common.errors import InvalidInput
+
+from gateway import schemas
+from gateway.http import keyed, load_query, object_body, read_body, route
+from gateway.routes.audiences import ORGANISATION_STAFF
+
+
+class OrganisationRoutes:
+    @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    def enrol_household(self, request, caller, organisation_id):
+        details = object_body(request)
+        return 201, self.enrollment.enrol_household(organisation_id, details,
+                                                    **keyed(request, caller))
+
+    @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    def list_households(self, request, caller, organisation_id):
+        status = load_query(schemas.HouseholdQuery(), request).get("status")
+        return self.enrollment.list_households(organisation_id, status=status)
+
+    @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
+           serves=ORGANISATION_STAFF)
+    def get_household(self, request, caller, organisation_id, household_id):
+        return self.enrollment.get_household(organisation_id, household_id)
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
+           serves=ORGANISATION_STAFF)
+    def suspend_household(self, request, caller, organisation_id, household_id):
+        return self.enrollment.suspend_household(organisation_id, household_id)
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
+           serves=ORGANISATION_STAFF)
+    def reinstate_household(self, request, caller, organisation_id, household_id):
+        return self.enrollment.reinstate_household(organisation_id, household_id)
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
+           serves=ORGANISATION_STAFF)
+    def withdraw_household(self, request, caller, organisation_id, household_id):
+        return self.enrollment.withdraw_household(organisation_id, household_id)
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
+           serves=ORGANISATION_STAFF)
+    def replace_card(self, request, caller, organisation_id, household_id):
+        """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
+
+        Enrollment checks the reason; who asked is the caller as admitted here, never the body.
+        """
+        reason = object_body(request).get("reason")
+        replaced_by = ":".join([caller.role, *caller.scope_claims().values()])
+        return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
+                                            **keyed(request, caller))
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/import",
+           serves=ORGANISATION_STAFF)
+    def import_households(self, request, caller, organisation_id):
+        """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
+        dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
+        spreadsheet = read_body(request)
+        if not spreadsheet:
+            raise InvalidInput("invalid_input", "send the CSV file as the request body",
+                               {"fields": {"body": ["the CSV file is empty"]}})
+
+        encoded = base64.b64encode(spreadsheet).decode("ascii")
+        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run,
+                                                 **keyed(request, caller))
+
+    # -- organisations: restaurants they trust ---------------------------------------------
+
+    @route("POST", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    def nominate_restaurant(self, request, caller, organisation_id):
+        details = object_body(request)
+        organisation = self.enrollment.get_organisation(organisation_id)
+
+        # Where and by whom comes from the organisation itself, never from the body.
+        nomination = {**details, "region_id": organisation["region_id"],
+                      "organisation_id": organisation_id}
+        return 201, self.directory.nominate_restaurant(nomination)
+
+    @route("GET", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    def organisation_restaurants(self, request, caller, organisation_id):
+        organisation = self.enrollment.get_organisation(organisation_id)
+        return self.directory.list_restaurants(organisation["region_id"],
+                                               organisation_id=organisation_id)
