@@ -9,7 +9,7 @@ so a field a service adds later never reaches them by accident.
 
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shokudo_common.errors import InvalidInput
 from shokudo_common.validation import Id, RegionId, Text, Yen
@@ -114,7 +114,7 @@ class RunRequest(Schema):
 
 
 class Suspension(Schema):
-    reason = Text(required=True, max_length=500)
+    reason = Text(required=True, max_length=500, multiline=True)
 
 
 class RedemptionRequest(Schema):
@@ -163,18 +163,22 @@ class ImportQuery(Schema):
 # -- answers that must not carry more than they say ----------------------------------------
 
 class RedemptionAnswer(Schema):
-    """What the counter sees: the outcome and the money, never who the household is."""
+    """What the counter sees: the outcome and the money, never who the household is.
 
-    outcome = fields.String()
-    redemption_id = fields.String()
+    A decline (``outcome: declined``) is an answer, not an error: it has a ``reason`` and the
+    messages to read out, and no redemption.
+    """
+
+    outcome = fields.String(validate=validate.OneOf(("applied", "declined")))
+    redemption_id = fields.String(allow_none=True)
     bill_yen = fields.Integer()
-    applied_yen = fields.Integer()
-    pay_at_counter_yen = fields.Integer()
-    balance_yen = fields.Integer()
-    valid_until = fields.String()
-    reason = fields.String()
-    message_ja = fields.String()
-    message_en = fields.String()
+    applied_yen = fields.Integer(allow_none=True)
+    pay_at_counter_yen = fields.Integer(allow_none=True)
+    balance_yen = fields.Integer(allow_none=True)
+    valid_until = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    message_ja = fields.String(allow_none=True)
+    message_en = fields.String(allow_none=True)
 
 
 class VoidAnswer(Schema):
@@ -237,3 +241,47 @@ class PublicRestaurant(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+
+
+# -- answers of the gateway's own --------------------------------------------------------------
+
+class Health(Schema):
+    status = fields.String()
+
+
+class Token(Schema):
+    access_token = fields.String()
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+
+
+class AppToken(Token):
+    """The household's token, and whose records it reaches."""
+
+    household_id = fields.String()
+    region_id = fields.String()
+    organisation_id = fields.String()
+
+
+class FieldError(Schema):
+    field = fields.String(metadata={"description": "dotted path; `body` for the whole body",
+                                    "example": "opening_hours.mon.0.opens"})
+    message = fields.String()
+
+
+class Problem(Schema):
+    """Every error: problem details (RFC 9457), ``application/problem+json``."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "urn:shokudo:problem:invalid_input"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "stable; act on this"})
+    correlation_id = fields.String(required=True,
+                                   metadata={"description": "quote it when reporting"})
+    errors = fields.List(fields.Nested(FieldError),
+                         metadata={"description": "each bad field, on validation errors"})
+    details = fields.Dict(metadata={"description": "limits, ids, retry hints"})

@@ -10,6 +10,7 @@ from shokudo_common.logs import CorrelationId
 from shokudo_common.rpc import ServiceRpc
 
 from gateway.auth import Tokens
+from gateway.routes.documentation import DocumentationRoutes
 from gateway.routes.household import HouseholdRoutes
 from gateway.routes.operations import OperationsRoutes
 from gateway.routes.operator import OperatorRoutes
@@ -19,8 +20,8 @@ from gateway.routes.restaurant import RestaurantRoutes
 from gateway.routes.signin import SignInRoutes
 
 
-class GatewayService(OperationsRoutes, SignInRoutes, PublicRoutes, OperatorRoutes,
-                     OrganisationRoutes, RestaurantRoutes, HouseholdRoutes):
+class GatewayService(OperationsRoutes, DocumentationRoutes, SignInRoutes, PublicRoutes,
+                     OperatorRoutes, OrganisationRoutes, RestaurantRoutes, HouseholdRoutes):
     name = "gateway"
 
     correlation = CorrelationId()

@@ -4,45 +4,54 @@ import base64
 
 from shokudo_common.errors import InvalidInput
 
-from gateway import schemas
-from gateway.http import keyed, load_query, object_body, read_body, route
+from gateway import passthrough, schemas
+from gateway.http import CSV_TYPES, keyed, load_query, object_body, read_body, route
 from gateway.routes.audiences import ORGANISATION_STAFF
 
 
 class OrganisationRoutes:
-    @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
+           body=passthrough.HouseholdBody, answer=passthrough.Household, status=201,
+           errors=("household_cap_reached", "external_ref_taken", "idempotency_key_reused"))
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
         return 201, self.enrollment.enrol_household(organisation_id, details,
                                                     **keyed(request, caller))
 
-    @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
+           query=schemas.HouseholdQuery, answer=passthrough.Household(many=True))
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
         return self.enrollment.list_households(organisation_id, status=status)
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household)
     def get_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.get_household(organisation_id, household_id)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def suspend_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.suspend_household(organisation_id, household_id)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def reinstate_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.reinstate_household(organisation_id, household_id)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def withdraw_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.withdraw_household(organisation_id, household_id)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, body=passthrough.CardReplacementBody,
+           answer=passthrough.CardReplacement,
+           errors=("household_channel_mismatch", "household_withdrawn", "card_not_found",
+                   "idempotency_key_reused"))
     def replace_card(self, request, caller, organisation_id, household_id):
         """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
 
@@ -54,7 +63,9 @@ class OrganisationRoutes:
                                             **keyed(request, caller))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, accepts=CSV_TYPES, query=schemas.ImportQuery,
+           answer=passthrough.ImportReport,
+           errors=("import_columns_invalid", "idempotency_key_reused"))
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
@@ -69,7 +80,8 @@ class OrganisationRoutes:
 
     # -- organisations: restaurants they trust ---------------------------------------------
 
-    @route("POST", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    @route("POST", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF,
+           body=passthrough.NominationBody, answer=passthrough.Restaurant, status=201)
     def nominate_restaurant(self, request, caller, organisation_id):
         details = object_body(request)
         organisation = self.enrollment.get_organisation(organisation_id)
@@ -79,7 +91,8 @@ class OrganisationRoutes:
                       "organisation_id": organisation_id}
         return 201, self.directory.nominate_restaurant(nomination)
 
-    @route("GET", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    @route("GET", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF,
+           answer=passthrough.Restaurant(many=True))
     def organisation_restaurants(self, request, caller, organisation_id):
         organisation = self.enrollment.get_organisation(organisation_id)
         return self.directory.list_restaurants(organisation["region_id"],

@@ -18,7 +18,9 @@ TOKENS_ISSUED = Counter(
 
 
 class SignInRoutes:
-    @route("POST", "/v1/auth/token", serves=PUBLIC)
+    @route("POST", "/v1/auth/token", serves=PUBLIC, body=schemas.StaffTokenRequest,
+           answer=schemas.Token,
+           errors=("invalid_api_key", "organisation_not_found", "restaurant_not_found"))
     def staff_token(self, request, caller):
         """A staff token for whoever holds the bootstrap key.
 
@@ -33,7 +35,9 @@ class SignInRoutes:
         self._check_exists(staff)
         return self._token_for(staff)
 
-    @route("POST", "/v1/app/activate", serves=PUBLIC)
+    @route("POST", "/v1/app/activate", serves=PUBLIC, body=schemas.Activation,
+           answer=schemas.AppToken,
+           errors=("activation_code_invalid", "activation_code_not_found"))
     def activate_app(self, request, caller):
         """The app trades the household's single-use activation code for a token.
 
