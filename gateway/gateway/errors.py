@@ -5,7 +5,7 @@ The body is ``application/problem+json``::
     {"type": "urn:shokudo:problem:<code>", "title": "<Code in words>", "status": 422,
      "detail": "<the sentence for people>", "code": "<code>", "correlation_id": "…",
      "errors": [{"field": "opening_hours.mon.0.opens", "message": "HH:MM"}],   # 422 only
-     "details": {…}}                                                          # when any
+     "details": {…}}                                   # limits, ids, retry hints; may be {}
 
 The services raise :mod:`shokudo_common.errors` classes that carry their own HTTP status; the
 gateway adds the few failures only an HTTP edge can have (no token, a body that is not JSON or
@@ -78,8 +78,7 @@ class Problem:
         field_errors = list(field_messages(self.details.get("fields")))
         if field_errors:
             body["errors"] = field_errors
-        if self.details:
-            body["details"] = self.details
+        body["details"] = self.details
         return body
 
 

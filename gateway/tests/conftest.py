@@ -32,6 +32,8 @@ RESTAURANT = "cccccccc-2222-4000-8000-000000000003"
 OTHER_RESTAURANT = "dddddddd-2222-4000-8000-000000000004"
 UNKNOWN = "eeeeeeee-9999-4000-8000-000000000009"
 ACTIVATION_CODE = "K7Q2-M9XD"
+# The family app's origin, allowed to call the gateway from a browser.
+APP_ORIGIN = "https://app.shokudo.example"
 
 
 class Recorder:
@@ -350,6 +352,7 @@ def running_gateway():
         "WEB_SERVER_ADDRESS": "127.0.0.1:0",
         "GATEWAY_TOKEN_SECRET": SECRET,
         "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
+        "GATEWAY_CORS_ORIGINS": f"{APP_ORIGIN}, https://staff.shokudo.example/",
     }
     container = ServiceContainer(GatewayService, config)
     replace_dependencies(container, **{name: services.switch(name) for name in Services.NAMES})

@@ -81,10 +81,12 @@ def test_another_organisation_gets_the_same_404_as_an_organisation_nobody_has(
                           token=token_for("operator"))
 
     assert theirs.status_code == nobodys.status_code == 404
-    assert theirs.json()["error"] == {
-        **nobodys.json()["error"], "message": f"no organisation {ids.organisation_b}",
+    # The same problem but for the id named and the request's own correlation id.
+    assert theirs.json() == {
+        **nobodys.json(), "detail": f"no organisation {ids.organisation_b}",
+        "correlation_id": theirs.headers["X-Correlation-Id"],
     }
-    assert nobodys.json()["error"]["message"] == f"no organisation {ids.unknown}"
+    assert nobodys.json()["detail"] == f"no organisation {ids.unknown}"
 
 
 def test_a_restaurant_sees_no_other_restaurants_statement(gateway, services, token_for, ids):
@@ -92,7 +94,7 @@ def test_a_restaurant_sees_no_other_restaurants_statement(gateway, services, tok
                            token=token_for("restaurant"))
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "restaurant_not_found"
+    assert response.json()["code"] == "restaurant_not_found"
     assert services.redemption.calls == []
 
 
@@ -105,7 +107,7 @@ def test_an_expired_or_forged_token_is_a_401_that_says_why(gateway, token_for, i
     missing = gateway.get(path)
 
     assert [r.status_code for r in (expired, forged, missing)] == [401, 401, 401]
-    assert [r.json()["error"]["code"] for r in (expired, forged, missing)] == [
+    assert [r.json()["code"] for r in (expired, forged, missing)] == [
         "token_expired", "invalid_token", "missing_token"]
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -130,7 +132,7 @@ def test_a_wrong_bootstrap_key_gets_no_token(gateway, ids):
     response = gateway.post("/v1/auth/token", json={"api_key": "guess", "role": "operator"})
 
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response.json()["code"] == "invalid_api_key"
     assert "access_token" not in response.json()
 
 
@@ -145,7 +147,7 @@ def test_a_token_request_whose_scope_does_not_fit_its_role_is_refused(
     response = gateway.post("/v1/auth/token", json={"api_key": ids.bootstrap_key, **asked})
 
     assert response.status_code == 422
-    assert set(response.json()["error"]["details"]["fields"]) == bad_fields
+    assert set(response.json()["details"]["fields"]) == bad_fields
 
 
 def test_no_token_for_a_restaurant_that_does_not_exist(gateway, ids):
@@ -154,7 +156,7 @@ def test_no_token_for_a_restaurant_that_does_not_exist(gateway, ids):
     })
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "restaurant_not_found"
+    assert response.json()["code"] == "restaurant_not_found"
 
 
 def test_a_household_activates_its_app_and_then_sees_only_its_own_ticket(
