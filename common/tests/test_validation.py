@@ -1,0 +1,81 @@
+"""The shared edge of every service: hostile text, blank text, money that is not whole yen."""
+
+import pytest
+from marshmallow import Schema, fields
+
+from shokudo_common.errors import InvalidInput
+from shokudo_common.validation import Text, Yen, load
+
+
+class Bill(Schema):
+    name = Text()
+    note = Text(multiline=True, max_length=500)
+    bill_yen = Yen(minimum=1)
+    tags = fields.List(fields.String())
+
+
+def refusal(data):
+    with pytest.raises(InvalidInput) as raised:
+        load(Bill(), data)
+    assert raised.value.code == "invalid_input"
+    return raised.value.details["fields"]
+
+
+@pytest.mark.parametrize("text", [
+    "山田\x00花子", "a\x07b", "a\x1bb", "a\x7fb", "a\x85b",
+])
+def test_control_characters_are_refused_in_any_field(text):
+    assert refusal({"name": text}) == {"name": ["must not contain control characters"]}
+    assert refusal({"tags": ["ok", text]}) == {
+        "tags": {1: ["must not contain control characters"]}}
+
+
+def test_a_lone_surrogate_is_refused():
+    assert refusal({"name": "ab\ud800"}) == {
+        "name": ["must not contain lone surrogates (not Unicode text)"]}
+
+
+@pytest.mark.parametrize("override", ["\u202e", "\u202a", "\u2066", "\u2069"])
+def test_bidirectional_controls_are_refused(override):
+    assert refusal({"name": f"ひだまり{override}食堂"}) == {
+        "name": ["must not contain bidirectional control characters"]}
+
+
+def test_a_hostile_unknown_field_name_is_refused_and_named_safely():
+    assert refusal({"na\x00me": "x"}) == {"na\\x00me": ["must not contain control characters"]}
+
+
+def test_an_unknown_field_is_refused_by_name():
+    assert refusal({"name": "x", "admin": True}) == {"admin": ["Unknown field."]}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u3000"])
+def test_empty_and_whitespace_only_text_is_refused(text):
+    assert "name" in refusal({"name": text})
+
+
+def test_text_is_one_line_unless_the_field_says_otherwise():
+    assert refusal({"name": "一行目\n二行目"}) == {
+        "name": ["must be one line, without line breaks or tabs"]}
+    assert load(Bill(), {"note": "一行目\n二行目"}) == {"note": "一行目\n二行目"}
+
+
+def test_text_is_kept_in_nfc_so_the_same_name_is_the_same_text():
+    decomposed = "か\u3099とう"  # か + combining voiced mark: looks like がとう
+
+    assert load(Bill(), {"name": decomposed})["name"] == "がとう"
+
+
+@pytest.mark.parametrize("amount", [-1, 0, 1.5, 1.0, "100", True, False, 10**30, None])
+def test_yen_is_a_whole_positive_number_within_bounds(amount):
+    assert "bill_yen" in refusal({"bill_yen": amount})
+
+
+def test_whole_yen_pass():
+    assert load(Bill(), {"bill_yen": 1200}) == {"bill_yen": 1200}
+
+
+def test_a_body_that_is_not_an_object_names_the_body():
+    with pytest.raises(InvalidInput) as raised:
+        load(Bill(), ["not", "an", "object"])
+    assert raised.value.details == {"fields": {"body": ["must be a JSON object"]}}
