@@ -137,7 +137,7 @@ def _operation(spec, converter):
     operation = {
         "operationId": spec.handler,
         "summary": spec.summary,
-        "tags": [_audience(spec.serves)],
+        "tags": [audience(spec.serves)],
         "parameters": _parameters(spec, converter),
         "responses": {str(spec.status): _success(spec), **_errors(spec)},
     }
@@ -152,7 +152,8 @@ def _operation(spec, converter):
     return operation
 
 
-def _audience(serves):
+def audience(serves):
+    """The tag of a route: ``public``, or the narrowest role it serves (its audience)."""
     return "public" if serves is auth.PUBLIC else serves[-1]
 
 

@@ -16,7 +16,8 @@ from shokudo_common.validation import Id, RegionId, Text, Yen
 
 from gateway import auth
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# As shokudo_common.periods reads them: a month of the years 2000 to 2999.
+PERIOD = re.compile(r"^2\d{3}-(0[1-9]|1[0-2])$")
 CARD_SEPARATORS = re.compile(r"[\s-]")
 # Printable ASCII, space included: what a till or a browser can put in a header as it is.
 IDEMPOTENCY_KEY = re.compile(r"^[ -~]{1,100}$")
