@@ -17,6 +17,8 @@ missing content type with a 415 that nameko turns into a 500.
 
 import json
 import logging
+import math
+import re
 import uuid
 from dataclasses import dataclass
 from functools import partial, wraps
@@ -116,36 +118,81 @@ def check_media_type(request, accepts):
 
 
 def json_body(request):
-    """The body parsed as JSON; text that is not Unicode (a lone surrogate) is refused too."""
+    """The body parsed as JSON, refused (400, saying why) unless it is plain, finite data.
+
+    Beyond the grammar: no NaN or Infinity (nor numbers too large for a float), no key twice in
+    one object (which of the two would count?), no nesting beyond ``MAX_NESTING`` levels, and
+    no lone surrogate (half a character, which no database or log can hold).
+    """
     raw = read_body(request)
     if not raw.strip():
-        raise errors.MalformedRequest("invalid_json", "the request body is empty; send JSON")
+        raise _malformed("the request body is empty; send JSON")
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError:
-        raise errors.MalformedRequest(
-            "invalid_json", "the request body is not valid JSON") from None
-    if not _is_unicode(body):
-        raise errors.MalformedRequest(
-            "invalid_json", "the request body has a \\u escape that is half a character "
-            "(a lone surrogate); send the whole character")
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float,
+                          object_pairs_hook=_object_without_repeated_keys)
+    except RecursionError:
+        raise _malformed(f"the request body is nested deeper than {MAX_NESTING} levels") from None
+    except _NotPlainData as refusal:
+        raise _malformed(f"the request body is not plain JSON: {refusal}") from None
+    except json.JSONDecodeError as error:
+        raise _malformed(f"the request body is not valid JSON: {error.msg} at line "
+                         f"{error.lineno}, column {error.colno}") from None
+    except ValueError:  # not UTF-8, or an integer of thousands of digits
+        raise _malformed("the request body is not valid JSON text in UTF-8") from None
+    _check_plain(body)
     return body
 
 
-def _is_unicode(value):
-    """Whether every string in ``value``, keys included, can be written as UTF-8."""
-    if isinstance(value, str):
-        return not any("\ud800" <= char <= "\udfff" for char in value)
-    if isinstance(value, dict):
-        return all(_is_unicode(key) and _is_unicode(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_is_unicode(item) for item in value)
-    return True
+MAX_NESTING = 20
+
+
+class _NotPlainData(ValueError):
+    pass
+
+
+def _malformed(message):
+    return errors.MalformedRequest("invalid_json", message)
 
 
 def _refuse_constant(name):
     # NaN and Infinity are not JSON, and no amount of yen is either.
-    raise ValueError(f"{name} is not JSON")
+    raise _NotPlainData(f"{name} is not a number")
+
+
+def _finite_float(text):
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotPlainData(f"{text} is too large a number")
+    return number
+
+
+def _object_without_repeated_keys(pairs):
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        named = ", ".join(key.encode("unicode_escape").decode("ascii") for key in repeated)
+        raise _NotPlainData(f"the key {named} is given more than once")
+    return dict(pairs)
+
+
+def _check_plain(body):
+    """Refuse nesting beyond MAX_NESTING and lone surrogates, walking without recursion."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_NESTING:
+            raise _malformed(f"the request body is nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and LONE_SURROGATE.search(value):
+            raise _malformed("the request body has a \\u escape that is half a character "
+                             "(a lone surrogate); send the whole character")
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def object_body(request):

@@ -71,3 +71,25 @@ def test_a_staff_token_request_with_a_boolean_for_an_id_names_the_field(gateway,
 
     assert response.status_code == 422
     assert set(fields_named(response)) == {"organisation_id"}
+
+
+@pytest.mark.parametrize("raw, why", [
+    (b'{"bill_yen": 800, "bill_yen": 100000, "card_number": "4000000000000002"}',
+     "the key bill_yen is given more than once"),
+    (b'{"bill_yen": 1e999, "card_number": "4000000000000002"}', "1e999 is too large a number"),
+    (b'{"bill_yen": Infinity}', "Infinity is not a number"),
+    (b'{"bill_yen": ' + b"9" * 5000 + b"}", "not valid JSON text"),
+    (b'{"bill_yen": 800,}', "at line 1, column 18"),
+    (b"[" * 50 + b"]" * 50, "nested deeper than 20 levels"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 20 levels"),
+])
+def test_json_that_is_not_plain_data_is_a_400_saying_why(
+        gateway, services, token_for, ids, raw, why):
+    response = gateway.post(f"/v1/restaurants/{ids.restaurant}/redemptions",
+                            token=token_for("restaurant"), data=raw,
+                            headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+    assert why in response.json()["detail"]
+    assert services.redemption.calls == []
