@@ -165,7 +165,7 @@ def test_another_organisation_cannot_see_these_households(gateway, region, house
 
     with pytest.raises(ApiError) as refused:
         other.get(f"/v1/organisations/{region['first']['id']}/households/{household['id']}")
-    assert (refused.value.status, refused.value.code) == (404, "household_not_found")
+    assert (refused.value.status, refused.value.code) == (404, "organisation_not_found")
     listed = other.get(f"/v1/organisations/{region['second']['id']}/households")
     assert _items(listed) == []
 
