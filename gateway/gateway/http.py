@@ -10,9 +10,10 @@ A request goes through the same steps on every route::
     response ── JSON body or problem+json ── X-Correlation-Id, safety headers, CORS, always
 
 Routes return plain data (``{...}`` for 200, ``(201, {...})``) or a ready werkzeug Response;
-anything they raise is turned into a problem details answer by :mod:`gateway.errors`. Bodies are read with
-``request.get_data()`` and parsed here, never with ``request.get_json()``, which would answer a
-missing content type with a 415 that nameko turns into a 500.
+anything they raise is turned into a problem details answer by :mod:`gateway.errors`. Bodies
+are read with ``request.get_data()`` and parsed here, never with ``request.get_json()``, whose
+own 415 nameko would turn into a 500: the media type is checked here too, and refused as a
+problem like any other.
 """
 
 import json
@@ -355,7 +356,8 @@ class RouteSpec:
     """What a route declares about itself, read by the OpenAPI document.
 
     ``body``, ``query`` and ``answer`` are marshmallow schemas (classes or instances, ``answer``
-    may be ``many=True``); ``accepts`` the media types of the body (JSON when there is a
+    may be ``many=True``); ``idempotent`` says the route reads an ``Idempotency-Key``;
+    ``accepts`` the media types of the body (JSON when there is a
     ``body`` schema); ``produces`` the media type of a successful answer; ``status`` is the
     status of a successful answer and ``errors`` the stable codes the route can answer with
     beyond those every route has (see :mod:`gateway.openapi`).
@@ -373,6 +375,7 @@ class RouteSpec:
     errors: tuple = ()
     accepts: tuple = ()
     produces: str = "application/json"
+    idempotent: bool = False
 
 
 # Every route declared, in the order the modules declared them.
@@ -380,7 +383,7 @@ ROUTES = []
 
 
 def route(method, url, serves, *, body=None, query=None, answer=None, status=200, errors=(),
-          accepts=None, produces="application/json"):
+          accepts=None, produces="application/json", idempotent=False):
     """Declare a route, the roles it serves (``auth.PUBLIC`` for anyone) and its shapes.
 
     A route that reads a body refuses (415) any other media type than ``accepts``, which is
@@ -396,7 +399,7 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
     def decorate(handler):
         summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().split("\n")[0]
         ROUTES.append(RouteSpec(method, url, serves, handler.__name__, summary, body, query,
-                                answer, status, tuple(errors), accepts, produces))
+                                answer, status, tuple(errors), accepts, produces, idempotent))
 
         @wraps(handler)
         def guarded(self, request, **path):

@@ -15,12 +15,14 @@ a problem details document (``application/problem+json``, :class:`gateway.schema
 """
 
 import re
+from http import HTTPStatus
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway import auth, schemas
 from gateway.errors import PROBLEM_MEDIA_TYPE
+from gateway.http import IDEMPOTENCY_HEADER
 
 TITLE = "Dokodemo Kodomo Shokudo API"
 VERSION = "1"
@@ -56,7 +58,7 @@ CODE_STATUS = {
 }
 
 STATUS_MEANING = {
-    400: "The body is not JSON (`invalid_json`).",
+    400: "The body is not plain JSON (`invalid_json`): the detail says why.",
     401: "No token, or a bad or expired one (`missing_token`, `invalid_token`, "
          "`token_expired`).",
     403: "The caller's role may not use this route (`forbidden_role`).",
@@ -101,6 +103,9 @@ def error_statuses(spec):
         else:
             add(422, "invalid_input")
     if spec.query is not None:
+        add(422, "invalid_input")
+    if spec.idempotent:
+        add(409, "idempotency_key_reused")
         add(422, "invalid_input")
     if spec.accepts:
         add(413, "payload_too_large")
@@ -164,6 +169,14 @@ def _parameters(spec, converter):
                   for name in path_names(spec.url)]
     if spec.query is not None:
         parameters.append({"in": "query", "schema": spec.query})
+    if spec.idempotent:
+        key = schemas.IdempotencyHeader().fields["key"]
+        parameters.append({
+            "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+            "schema": converter.field2property(key),
+            "description": "The same key again gets the first answer, and the change is made "
+                           "once: send it with every request you may have to retry.",
+        })
     return parameters
 
 
@@ -176,10 +189,14 @@ def _body_content(spec):
 
 def _success(spec):
     if spec.produces != "application/json":
-        return {"description": "OK", "content": {
+        return {"description": _meaning(spec.status), "content": {
             spec.produces: {"schema": {"type": "string"}}}}
     content = {"schema": spec.answer} if spec.answer is not None else {"schema": {}}
-    return {"description": "OK", "content": {"application/json": content}}
+    return {"description": _meaning(spec.status), "content": {"application/json": content}}
+
+
+def _meaning(status):
+    return HTTPStatus(status).phrase
 
 
 def _errors(spec):

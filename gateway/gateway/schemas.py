@@ -9,7 +9,9 @@ so a field a service adds later never reaches them by accident.
 
 import re
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+)
 
 from shokudo_common.errors import InvalidInput
 from shokudo_common.validation import Id, RegionId, Text, Yen

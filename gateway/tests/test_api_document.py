@@ -118,3 +118,15 @@ def test_the_docs_page_shows_each_route_who_may_call_it_and_loads_nothing(gatewa
     assert "<script" not in page and "http://" not in page.replace("http://www.w3", "")
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; style-src 'sha256-")
+
+
+def test_routes_that_read_an_idempotency_key_document_the_header_and_its_conflict(document):
+    for spec in ROUTES:
+        described = operation(document, spec)
+        headers = [p["name"] for p in described["parameters"] if p["in"] == "header"]
+        assert headers == (["Idempotency-Key"] if spec.idempotent else []), spec.url
+        if spec.idempotent:
+            assert "idempotency_key_reused" in described["responses"]["409"]["description"]
+    assert {spec.handler for spec in ROUTES if spec.idempotent} == {
+        "enrol_household", "replace_card", "import_households", "start_issuance_run", "redeem",
+        "void_redemption"}

@@ -38,7 +38,7 @@ class OperatorRoutes:
 
     @route("POST", "/v1/regions/<region_id>/issuance-runs", serves=OPERATOR_ONLY,
            body=schemas.RunRequest, answer=passthrough.IssuanceRun,
-           errors=("program_not_found", "period_not_started", "idempotency_key_reused"))
+           errors=("program_not_found", "period_not_started"), idempotent=True)
     def start_issuance_run(self, request, caller, region_id):
         """Starts the period's run, or answers the run already there: 200 either way."""
         period = load_body(schemas.RunRequest(), request)["period"]

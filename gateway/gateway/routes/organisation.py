@@ -12,7 +12,7 @@ from gateway.routes.audiences import ORGANISATION_STAFF
 class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
            body=passthrough.HouseholdBody, answer=passthrough.Household, status=201,
-           errors=("household_cap_reached", "external_ref_taken", "idempotency_key_reused"))
+           errors=("household_cap_reached", "external_ref_taken"), idempotent=True)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
         return 201, self.enrollment.enrol_household(organisation_id, details,
@@ -50,8 +50,8 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
            serves=ORGANISATION_STAFF, body=passthrough.CardReplacementBody,
            answer=passthrough.CardReplacement,
-           errors=("household_channel_mismatch", "household_withdrawn", "card_not_found",
-                   "idempotency_key_reused"))
+           errors=("household_channel_mismatch", "household_withdrawn", "card_not_found"),
+           idempotent=True)
     def replace_card(self, request, caller, organisation_id, household_id):
         """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
 
@@ -65,7 +65,7 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF, accepts=CSV_TYPES, query=schemas.ImportQuery,
            answer=passthrough.ImportReport,
-           errors=("import_columns_invalid", "idempotency_key_reused"))
+           errors=("import_columns_invalid",), idempotent=True)
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]

@@ -8,7 +8,7 @@ from gateway.routes.audiences import RESTAURANT_BOOKS, RESTAURANT_COUNTER
 class RestaurantRoutes:
     @route("POST", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_COUNTER,
            body=schemas.RedemptionRequest, answer=schemas.RedemptionAnswer,
-           errors=("restaurant_not_found",))
+           errors=("restaurant_not_found",), idempotent=True)
     def redeem(self, request, caller, restaurant_id):
         """A bill paid with a ticket. A decline is an answer for the counter, not an error."""
         bill = with_idempotency_key(request, load_body(schemas.RedemptionRequest(), request))
@@ -24,7 +24,7 @@ class RestaurantRoutes:
     @route("POST", "/v1/restaurants/<restaurant_id>/redemptions/<redemption_id>/void",
            serves=RESTAURANT_COUNTER, answer=schemas.VoidAnswer,
            errors=("redemption_not_found", "already_voided", "statement_closed",
-                   "void_window_closed", "idempotency_key_reused", "invalid_input"))
+                   "void_window_closed"), idempotent=True)
     def void_redemption(self, request, caller, restaurant_id, redemption_id):
         """Undo one of the restaurant's own redemptions, within the program's void window."""
         voided = self.redemption.void_redemption(restaurant_id, redemption_id,
