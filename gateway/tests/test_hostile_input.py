@@ -93,3 +93,21 @@ def test_json_that_is_not_plain_data_is_a_400_saying_why(
     assert response.json()["code"] == "invalid_json"
     assert why in response.json()["detail"]
     assert services.redemption.calls == []
+
+
+@pytest.mark.parametrize("raw_id", ["%ED%A0%80", "%FF%FE", "%00", "%E2%80%AE", "a" * 5000])
+def test_a_hostile_id_in_the_path_is_the_unknown_id_404(gateway, token_for, raw_id):
+    response = gateway.get(f"/v1/organisations/{raw_id}/households",
+                           token=token_for("operator"))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "organisation_not_found"
+
+
+@pytest.mark.parametrize("month", ["%ED%A0%80", "2026-03%00", "0000-01", "9999-12"])
+def test_a_hostile_month_in_the_query_is_a_422(gateway, services, token_for, ids, month):
+    response = gateway.get(f"/v1/regions/{ids.region}/summary?month={month}",
+                           token=token_for("operator"))
+
+    assert response.status_code == 422
+    assert set(fields_named(response)) == {"month"}
