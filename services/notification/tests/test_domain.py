@@ -26,10 +26,11 @@ def issue(*grants):
     }
 
 
-def test_a_household_reads_its_own_language_first():
-    assert domain.languages_for("ja") == ("ja", "en")
-    assert domain.languages_for("en") == ("en", "ja")
+def test_the_household_language_picks_the_variant():
+    assert domain.languages_for("ja") == ("ja", "en")  # Japanese, English alongside
+    assert domain.languages_for("en") == ("en",)       # English alone
     assert domain.languages_for(None) == ("ja", "en")
+    assert domain.languages_of(domain.ORGANISATION_NOTICE, "en") == ("ja", "en")
 
 
 def test_app_households_get_emails_and_card_households_one_notice_per_organisation():

@@ -1,14 +1,21 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
+from shokudo_common.clock import FixedClock
 from shokudo_common.errors import InvalidInput, Unavailable
 from shokudo_common.testing import outbox_writer
 
+from notification.domain import Retries
 from notification.mailer import SmtpMailer, SmtpSettings
+from notification.policy import DeliveryPolicy
 from notification.service import NotificationService
 
+TOKYO = ZoneInfo("Asia/Tokyo")
 REGION = "hoshizora-ku"
 RUN = "0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f"
 ORGANISATION_A = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
@@ -52,15 +59,26 @@ def enrollment(enrollment):
     return enrollment
 
 
-def make_service(session, enrollment, smtp_port):
+# A Thursday morning in Tokyo, outside the quiet hours.
+DAYTIME = datetime(2026, 3, 12, 10, 0, tzinfo=TOKYO)
+
+
+def make_service(session, enrollment, smtp_port, clock=None, policy=None, providers=None):
     mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp_port, timeout_seconds=5))
     return worker_factory(NotificationService, db=session, outbox=outbox_writer(),
-                          enrollment=enrollment, mailer=mailer)
+                          enrollment=enrollment, mailer=mailer,
+                          clock=clock or FixedClock(DAYTIME), policy=policy or DeliveryPolicy(),
+                          providers=providers or {})
 
 
 @pytest.fixture
-def service(session, enrollment, smtp_sink):
-    return make_service(session, enrollment, smtp_sink.port)
+def clock():
+    return FixedClock(DAYTIME)
+
+
+@pytest.fixture
+def service(session, enrollment, smtp_sink, clock):
+    return make_service(session, enrollment, smtp_sink.port, clock)
 
 
 def tickets_issued(*household_ids, event_id="aaaaaaaa-0000-4000-8000-000000000001"):
@@ -105,6 +123,7 @@ def body(message):
 
 def test_a_family_email_carries_amount_and_last_day_in_japanese_then_english(service, mailbox):
     service.on_tickets_issued(tickets_issued(HANA))
+    service.send_due()
 
     [email] = mailbox.to(HANA_EMAIL)
     content = body(email)
@@ -117,17 +136,23 @@ def test_a_family_email_carries_amount_and_last_day_in_japanese_then_english(ser
     assert email.get_content_charset() == "utf-8"
 
 
-def test_an_english_speaking_family_reads_english_first(service, mailbox):
+def test_an_english_speaking_family_reads_the_english_variant(service, mailbox, database):
     service.on_tickets_issued(tickets_issued(SMITH))
+    service.send_due()
 
     [email] = mailbox.to(SMITH_EMAIL)
-    assert email["Subject"].startswith("Your meal ticket of 3,000 yen has arrived / ")
-    assert body(email).index("meal ticket has arrived") < body(email).index("届きました")
+    assert email["Subject"] == "Your meal ticket of 3,000 yen has arrived"
+    assert "meal ticket has arrived" in body(email)
+    assert "届きました" not in body(email) and "円" not in body(email)
+    assert email["Content-Language"] == "en"
+    [row] = deliveries(database)
+    assert row["language"] == "en"
 
 
 def test_card_households_produce_one_notice_to_their_organisation_by_reference_only(
         service, mailbox, enrollment, database):
     service.on_tickets_issued(tickets_issued(HANA, CARD_A10, CARD_A2, CARD_B1))
+    service.send_due()
 
     [notice] = mailbox.to(ORGANISATION_A_EMAIL)
     content = body(notice)
@@ -137,7 +162,8 @@ def test_card_households_produce_one_notice_to_their_organisation_by_reference_o
     assert "（2世帯）" in notice["Subject"]
     assert "山田花子" not in content and "山田花子" not in notice["Subject"]
     assert len(mailbox.received) == 2  # Hana's email and organisation A's notice
-    assert enrollment.calls == [sorted([HANA, CARD_A10, CARD_A2, CARD_B1])]
+    # The handler asks who they are; the sending asks again for the addresses.
+    assert enrollment.calls[0] == sorted([HANA, CARD_A10, CARD_A2, CARD_B1])
 
     notices = [row for row in deliveries(database) if row["channel"] == "organisation_notice"]
     assert {(row["organisation_id"], row["household_id"], row["outcome"], row["error_code"])
@@ -150,6 +176,7 @@ def test_card_households_produce_one_notice_to_their_organisation_by_reference_o
 def test_households_that_cannot_be_reached_are_logged_as_skipped_with_a_reason(
         service, mailbox, database):
     service.on_tickets_issued(tickets_issued(NO_MAIL, UNKNOWN))
+    service.send_due()
 
     assert mailbox.received == []
     assert {(row["household_id"], row["outcome"], row["error_code"])
@@ -164,6 +191,7 @@ def test_households_that_cannot_be_reached_are_logged_as_skipped_with_a_reason(
 
 def test_a_sent_email_is_logged_and_announced_as_delivered(service, database):
     service.on_tickets_issued(tickets_issued(HANA))
+    service.send_due()
 
     [row] = deliveries(database)
     assert (row["household_id"], row["channel"], row["template"], row["language"],
@@ -180,6 +208,7 @@ def test_a_sent_email_is_logged_and_announced_as_delivered(service, database):
 
 def test_a_receipt_shows_applied_and_balance_and_the_local_last_day(service, mailbox):
     service.on_ticket_redeemed(ticket_redeemed(HANA, applied_yen=1200, balance_yen=1800))
+    service.send_due()
 
     [receipt] = mailbox.to(HANA_EMAIL)
     content = body(receipt)
@@ -196,6 +225,7 @@ def test_a_receipt_says_what_was_paid_at_the_counter_and_that_the_ticket_is_used
         service, mailbox):
     service.on_ticket_redeemed(ticket_redeemed(HANA, applied_yen=3000, balance_yen=0,
                                                pay_at_counter_yen=1200))
+    service.send_due()
 
     content = body(mailbox.to(HANA_EMAIL)[0])
     assert "お会計のうち1,200円は、お店でお支払いいただきました。" in content
@@ -207,8 +237,10 @@ def test_a_receipt_follows_the_time_zone_the_region_issued_in(service, mailbox):
     issued = tickets_issued(CARD_B1)
     issued["time_zone"] = "Pacific/Honolulu"
     service.on_tickets_issued(issued)
+    service.send_due()
 
     service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
 
     [receipt] = mailbox.to(HANA_EMAIL)
     assert "2026年3月11日（水） 23:30" in body(receipt)  # 09:30 UTC is 23:30 the day before
@@ -217,6 +249,7 @@ def test_a_receipt_follows_the_time_zone_the_region_issued_in(service, mailbox):
 
 def test_a_card_redemption_sends_a_notice_to_the_organisation(service, mailbox, database):
     service.on_ticket_redeemed(ticket_redeemed(CARD_A10, applied_yen=3000, balance_yen=0))
+    service.send_due()
 
     [notice] = mailbox.to(ORGANISATION_A_EMAIL)
     assert "A-10" in notice["Subject"]
@@ -234,7 +267,9 @@ def test_the_same_event_delivered_twice_sends_once(service, mailbox, database):
     payload = tickets_issued(HANA, CARD_A2)
 
     service.on_tickets_issued(payload)
+    service.send_due()
     service.on_tickets_issued(payload)
+    service.send_due()
 
     assert len(mailbox.to(HANA_EMAIL)) == 1
     assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1
@@ -247,34 +282,107 @@ def test_the_delivery_log_alone_keeps_a_message_from_going_twice(service, mailbo
     # As if the applied-events record were lost, e.g. after the handler was renamed.
     payload = ticket_redeemed(HANA)
     service.on_ticket_redeemed(payload)
+    service.send_due()
     with database.engine.begin() as connection:
         connection.execute(text("DELETE FROM applied_events"))
 
     service.on_ticket_redeemed(payload)
+    service.send_due()
 
     assert len(mailbox.to(HANA_EMAIL)) == 1
     assert len(deliveries(database)) == 1
     assert parked(database) == []
 
 
-def test_smtp_down_records_the_message_as_failed(session, enrollment, database, unused_port):
-    service = make_service(session, enrollment, smtp_port=unused_port)
+RETRIES = Retries(max_attempts=3, first_pause=timedelta(minutes=1), factor=4)
 
-    service.on_tickets_issued(tickets_issued(HANA, SMITH, CARD_A2))
 
-    assert {(row["household_id"], row["outcome"], row["error_code"])
-            for row in deliveries(database)} == {
-        (HANA, "failed", "smtp_unreachable"),
-        (SMITH, "failed", "smtp_unreachable"),
-        (None, "failed", "smtp_unreachable"),
+def attempts(database):
+    return {(row["household_id"], row["outcome"], row["attempts"], row["error_code"],
+             row["next_attempt_at"]) for row in deliveries(database)}
+
+
+def test_a_failed_send_is_retried_with_growing_pauses_then_marked_failed(
+        session, enrollment, database, unused_port, clock):
+    service = make_service(session, enrollment, smtp_port=unused_port, clock=clock,
+                           policy=DeliveryPolicy(retries=RETRIES))
+    service.on_tickets_issued(tickets_issued(HANA, CARD_A2))
+
+    service.send_due()
+    first_retry = DAYTIME + timedelta(minutes=1)
+    assert attempts(database) == {
+        (HANA, "pending", 1, "smtp_unreachable", first_retry),
+        (None, "pending", 1, "smtp_unreachable", first_retry),
     }
-    assert len(database.outbox_events("notification_failed")) == 3
+    assert database.outbox_events("notification_failed") == []
+
+    service.send_due()  # not due yet: nothing is tried
+    assert {row["attempts"] for row in deliveries(database)} == {1}
+
+    clock.set(first_retry)
+    service.send_due()
+    second_retry = first_retry + timedelta(minutes=4)
+    assert {(row["attempts"], row["next_attempt_at"]) for row in deliveries(database)} == {
+        (2, second_retry)}
+
+    clock.set(second_retry)
+    service.send_due()
+    assert attempts(database) == {
+        (HANA, "failed", 3, "smtp_unreachable", None),
+        (None, "failed", 3, "smtp_unreachable", None),
+    }
+    assert len(database.outbox_events("notification_failed")) == 2
     assert database.outbox_events("notification_delivered") == []
+
+    clock.set(second_retry + timedelta(days=1))
+    service.send_due()  # failed is final
+    assert {row["attempts"] for row in deliveries(database)} == {3}
+
+
+def test_a_retry_goes_out_once_the_relay_is_back(session, enrollment, database, unused_port,
+                                                 smtp_sink, mailbox, clock):
+    service = make_service(session, enrollment, smtp_port=unused_port, clock=clock)
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
+    assert deliveries(database)[0]["outcome"] == "pending"
+
+    # The relay answers again (here: at the sink's address).
+    service.mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp_sink.port))
+    clock.set(DAYTIME + timedelta(minutes=1))
+    service.send_due()
+    service.send_due()
+
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    [row] = deliveries(database)
+    assert (row["outcome"], row["attempts"], row["error_code"]) == ("sent", 2, None)
+
+
+def test_a_send_never_confirmed_is_given_up_not_repeated(service, database, mailbox, clock):
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    # As if a worker took the message, and died before it recorded the relay's answer.
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            "UPDATE deliveries SET outcome = 'sending', attempts = 1, sending_since = :at"),
+            {"at": DAYTIME})
+
+    clock.set(DAYTIME + timedelta(minutes=5))
+    service.send_due()
+    assert deliveries(database)[0]["outcome"] == "sending"  # it may still be on its way
+
+    clock.set(DAYTIME + timedelta(minutes=11))
+    service.send_due()
+    [row] = deliveries(database)
+    assert (row["outcome"], row["error_code"]) == ("failed", "send_not_confirmed")
+    assert mailbox.received == []
+    [failed] = database.outbox_events("notification_failed")
+    assert failed["error_code"] == "send_not_confirmed"
 
 
 def test_the_delivery_log_and_the_events_hold_no_email_address(service, mailbox, database):
     service.on_tickets_issued(tickets_issued(HANA, SMITH, NO_MAIL, CARD_A2, CARD_B1))
+    service.send_due()
     service.on_ticket_redeemed(ticket_redeemed(SMITH))
+    service.send_due()
 
     stored = repr(deliveries(database)) + repr(database.outbox_events())
     assert len(mailbox.received) == 4
@@ -292,6 +400,7 @@ def test_metrics_count_notifications_by_channel_and_outcome(service):
     before = (count("email", "sent"), count("email", "skipped"),
               count("organisation_notice", "sent"))
     service.on_tickets_issued(tickets_issued(HANA, NO_MAIL, CARD_A2))
+    service.send_due()
 
     after = (count("email", "sent"), count("email", "skipped"),
              count("organisation_notice", "sent"))
@@ -317,6 +426,7 @@ def test_a_malformed_fact_is_parked_and_nothing_is_sent(service, mailbox, databa
     del payload["last_day"]
 
     service.on_tickets_issued(payload)
+    service.send_due()
 
     [(consumer, error)] = parked(database)
     assert consumer == "notification.on_tickets_issued"
@@ -331,6 +441,7 @@ def test_when_enrollment_does_not_answer_the_fact_is_parked_unsent(
     enrollment.get_contacts = unavailable
 
     service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
 
     [(consumer, error)] = parked(database)
     assert consumer == "notification.on_ticket_redeemed" and "Unavailable" in error
@@ -342,13 +453,17 @@ def test_when_enrollment_does_not_answer_the_fact_is_parked_unsent(
 
 def test_delivery_summary_counts_by_channel_and_outcome_per_region(service):
     service.on_tickets_issued(tickets_issued(HANA, SMITH, NO_MAIL, CARD_A2, CARD_B1))
+    service.send_due()
 
     summary = service.delivery_summary(REGION)
 
     assert summary["total"] == 5
+    nothing = {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}
     assert summary["by_channel"] == {
-        "email": {"sent": 2, "failed": 0, "skipped": 1},
-        "organisation_notice": {"sent": 1, "failed": 0, "skipped": 1},
+        "email": dict(nothing, sent=2, skipped=1),
+        "sms": nothing,
+        "push": nothing,
+        "organisation_notice": dict(nothing, sent=1, skipped=1),
     }
     assert summary["by_template"] == {"tickets_issued": 3, "organisation_tickets_issued": 2}
     assert service.delivery_summary()["total"] == 5
