@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import eventlet
 import pytest
 from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
@@ -97,15 +98,24 @@ def tickets_issued(*household_ids, event_id="aaaaaaaa-0000-4000-8000-00000000000
 
 
 def ticket_redeemed(household_id, applied_yen=1200, balance_yen=1800, pay_at_counter_yen=0,
-                    event_id="bbbbbbbb-0000-4000-8000-000000000001"):
+                    event_id="bbbbbbbb-0000-4000-8000-000000000001", ticket_id=None,
+                    at="2026-03-12T09:30:00+00:00"):
     # Instants as PostgreSQL might hand them over, in UTC: the local day must still be right.
-    return {
+    payload = {
         "event_id": event_id, "redemption_id": "cccccccc-0000-4000-8000-000000000001",
         "household_id": household_id, "organisation_id": ORGANISATION_A, "region_id": REGION,
         "restaurant_id": RESTAURANT, "applied_yen": applied_yen, "balance_yen": balance_yen,
         "pay_at_counter_yen": pay_at_counter_yen,
-        "valid_until": "2026-03-31T15:00:00+00:00", "at": "2026-03-12T09:30:00+00:00",
+        "valid_until": "2026-03-31T15:00:00+00:00", "at": at,
     }
+    if ticket_id:
+        payload["ticket_id"] = ticket_id
+    return payload
+
+
+def grant_id(index):
+    """The ticket of the ``index``-th household of a tickets_issued() batch."""
+    return f"9999999{index}-0000-4000-8000-000000000000"
 
 
 def deliveries(database):
@@ -475,3 +485,287 @@ def test_delivery_summary_refuses_a_malformed_region(service):
         service.delivery_summary("Not A Region!")
     assert set(raised.value.details["fields"]) == {"region_id"}
 
+
+
+# -- quiet hours ----------------------------------------------------------------------------
+
+LATE_EVENING = datetime(2026, 3, 12, 22, 0, tzinfo=TOKYO)
+NEXT_MORNING = datetime(2026, 3, 13, 8, 0, tzinfo=TOKYO)
+
+
+def test_no_message_goes_to_a_family_during_quiet_hours_it_goes_at_eight(
+        service, mailbox, database, clock):
+    clock.set(LATE_EVENING)
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
+
+    assert mailbox.received == []
+    [row] = deliveries(database)
+    assert (row["outcome"], row["attempts"], row["next_attempt_at"]) == (
+        "pending", 0, NEXT_MORNING)
+
+    clock.set(NEXT_MORNING - timedelta(seconds=1))
+    service.send_due()
+    assert mailbox.received == []
+
+    clock.set(NEXT_MORNING)
+    service.send_due()
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    assert deliveries(database)[0]["outcome"] == "sent"
+
+
+def test_organisation_staff_mail_is_not_held_by_quiet_hours(service, mailbox, clock):
+    clock.set(LATE_EVENING)
+    service.on_tickets_issued(tickets_issued(HANA, CARD_A2))
+    service.send_due()
+
+    assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1
+    assert mailbox.to(HANA_EMAIL) == []
+
+
+def test_a_message_caught_by_the_start_of_quiet_hours_waits_with_its_try_unspent(
+        service, mailbox, database, clock):
+    clock.set(datetime(2026, 3, 12, 20, 59, tzinfo=TOKYO))
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+
+    clock.set(datetime(2026, 3, 12, 21, 0, tzinfo=TOKYO))
+    service.send_due()
+
+    assert mailbox.received == []
+    [row] = deliveries(database)
+    assert (row["outcome"], row["attempts"], row["next_attempt_at"]) == (
+        "pending", 0, NEXT_MORNING)
+
+
+def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(
+        session, enrollment, database, unused_port, clock):
+    service = make_service(session, enrollment, smtp_port=unused_port, clock=clock)
+    clock.set(datetime(2026, 3, 12, 20, 59, 30, tzinfo=TOKYO))
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
+
+    [row] = deliveries(database)
+    assert (row["outcome"], row["attempts"], row["next_attempt_at"]) == (
+        "pending", 1, NEXT_MORNING)
+
+
+def test_quiet_hours_can_be_switched_off(session, enrollment, smtp_sink, mailbox, clock):
+    service = make_service(session, enrollment, smtp_sink.port, clock,
+                           policy=DeliveryPolicy(quiet_hours=None))
+    clock.set(LATE_EVENING)
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.send_due()
+
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+
+
+# -- reminders ------------------------------------------------------------------------------
+
+# Tickets of tickets_issued() close at 1 April 00:00 in Tokyo: reminders are due a week before.
+REMINDERS_DUE = datetime(2026, 3, 25, 0, 0, tzinfo=TOKYO)
+REMINDER_MORNING = datetime(2026, 3, 25, 10, 0, tzinfo=TOKYO)
+
+
+def reminders(database):
+    with database.engine.connect() as connection:
+        return connection.execute(text(
+            "SELECT household_id, period FROM reminders ORDER BY household_id")).all()
+
+
+def reminder_rows(database):
+    return [row for row in deliveries(database) if "reminder" in row["template"]]
+
+
+@pytest.fixture
+def issued_and_used(service, clock):
+    """Hana (app) has 1,800 yen left, Smith (English) 3,000, card A-2 3,000, card A-10 none."""
+    service.on_tickets_issued(tickets_issued(HANA, SMITH, CARD_A2, CARD_A10))
+    service.on_ticket_redeemed(ticket_redeemed(HANA, balance_yen=1800, ticket_id=grant_id(0)))
+    service.on_ticket_redeemed(ticket_redeemed(
+        CARD_A10, applied_yen=3000, balance_yen=0, ticket_id=grant_id(3),
+        event_id="bbbbbbbb-0000-4000-8000-000000000002"))
+    service.send_due()
+    return service
+
+
+def test_a_week_before_the_close_families_hear_what_is_left(issued_and_used, mailbox, clock):
+    service = issued_and_used
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+
+    service.remind()
+    service.send_due()
+
+    [hana] = mailbox.to(HANA_EMAIL)
+    assert hana["Subject"].startswith("3月31日まで ¥1,800 残っています / ")
+    assert "2026年3月31日（火）まで" in body(hana) and "1,800 yen" in body(hana)
+    [smith] = mailbox.to(SMITH_EMAIL)
+    assert smith["Subject"] == (
+        "3,000 yen left on your meal ticket until Tuesday 31 March 2026")
+    assert "残って" not in body(smith)
+
+
+def test_card_households_reminders_go_to_their_organisation_by_reference(
+        issued_and_used, mailbox, clock):
+    service = issued_and_used
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+
+    service.remind()
+    service.send_due()
+
+    [notice] = mailbox.to(ORGANISATION_A_EMAIL)
+    listed = [line.strip() for line in body(notice).splitlines() if line.startswith("  ・")]
+    assert listed == ["・A-2\u30003,000円"]  # A-10 has used its ticket up
+    assert "（1世帯に残高あり）" in notice["Subject"]
+    assert "山田花子" not in body(notice)
+
+
+def test_the_reminder_is_sent_once_however_often_the_timer_runs(
+        issued_and_used, mailbox, database, clock):
+    service = issued_and_used
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+
+    service.remind()
+    service.send_due()
+    clock.set(REMINDER_MORNING + timedelta(hours=1))
+    service.remind()
+    service.send_due()
+
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1
+    assert {household for household, _ in reminders(database)} == {HANA, SMITH, CARD_A2}
+    assert len(reminder_rows(database)) == 3  # Hana, Smith, organisation A's notice
+
+
+def test_two_replicas_reminding_at_once_remind_each_household_once(
+        issued_and_used, session, database, enrollment, smtp_sink, mailbox, clock):
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+    slow = SlowEnrollment(enrollment, database)
+    replicas = [make_service(database.make_session(), slow, smtp_sink.port, clock)
+                for _ in range(2)]
+
+    for replica in [eventlet.spawn(replica.remind) for replica in replicas]:
+        replica.wait()
+    for replica in [eventlet.spawn(replica.send_due) for replica in replicas]:
+        replica.wait()
+
+    # While the first replica asked enrollment, the second one's insert waited on its claims
+    # (then inserted nothing); the other calls are the sending's.
+    assert slow.lock_waits[0] == 1
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    assert len(mailbox.to(SMITH_EMAIL)) == 1
+    assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1
+    assert len(reminder_rows(database)) == 3
+
+
+class SlowEnrollment:
+    """Enrollment answering slowly, so that two replicas' work overlaps; it notes how many
+    database sessions were waiting for a lock while it kept its caller waiting."""
+
+    def __init__(self, enrollment, database):
+        self.enrollment = enrollment
+        self.database = database
+        self.lock_waits = []
+
+    def get_contacts(self, household_ids):
+        eventlet.sleep(0.3)
+        with self.database.engine.connect() as connection:
+            self.lock_waits.append(connection.execute(text(
+                "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+                " WHERE NOT granted AND datname = current_database()"
+            )).scalar())
+        return self.enrollment.get_contacts(household_ids)
+
+
+def test_two_replicas_sending_at_once_send_each_message_once(
+        session, database, enrollment, smtp_sink, mailbox, clock):
+    slow = SlowEnrollment(enrollment, database)
+    replicas = [make_service(database.make_session(), slow, smtp_sink.port, clock)
+                for _ in range(2)]
+    replicas[0].on_tickets_issued(tickets_issued(HANA, SMITH, CARD_A2))
+
+    for replica in [eventlet.spawn(replica.send_due) for replica in replicas]:
+        replica.wait()
+
+    assert len(mailbox.received) == 3
+    assert {row["outcome"] for row in deliveries(database)} == {"sent"}
+
+
+def test_no_reminder_before_its_day_nor_for_an_expired_ticket(
+        issued_and_used, mailbox, database, clock):
+    service = issued_and_used
+    clock.set(REMINDERS_DUE - timedelta(seconds=1))
+    service.remind()
+    assert reminders(database) == []
+
+    service.on_ticket_expired({
+        "event_id": "eeeeeeee-0000-4000-8000-000000000001", "ticket_id": grant_id(0),
+        "household_id": HANA, "organisation_id": ORGANISATION_A, "region_id": REGION,
+        "period": "2026-02", "expired_yen": 1800, "at": "2026-03-31T15:00:00+00:00"})
+    clock.set(REMINDERS_DUE)
+    service.remind()
+    assert HANA not in {household for household, _ in reminders(database)}
+
+
+def test_a_void_gives_back_yen_and_the_reminder_says_so(issued_and_used, mailbox, clock):
+    service = issued_and_used
+    service.on_ticket_voided({
+        "event_id": "dddddddd-0000-4000-8000-000000000001", "ticket_id": grant_id(3),
+        "redemption_id": "cccccccc-0000-4000-8000-000000000001", "void_id": grant_id(5),
+        "household_id": CARD_A10, "organisation_id": ORGANISATION_A, "region_id": REGION,
+        "restaurant_id": RESTAURANT, "voided_yen": 3000, "balance_yen": 3000,
+        "at": "2026-03-12T10:00:00+00:00"})
+    # A redemption older than the void, delivered late, does not undo it.
+    service.on_ticket_redeemed(ticket_redeemed(
+        CARD_A10, applied_yen=3000, balance_yen=0, ticket_id=grant_id(3),
+        event_id="bbbbbbbb-0000-4000-8000-000000000003", at="2026-03-12T09:00:00+00:00"))
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+
+    service.remind()
+    service.send_due()
+
+    [notice] = [notice for notice in mailbox.to(ORGANISATION_A_EMAIL)
+                if notice["Subject"].startswith("チケット期限")]
+    assert "A-10\u30003,000円" in body(notice)
+
+
+def test_a_reminder_due_at_night_waits_for_the_morning(issued_and_used, mailbox, clock):
+    service = issued_and_used
+    mailbox.received.clear()
+    clock.set(REMINDERS_DUE)  # midnight
+
+    service.remind()
+    service.send_due()
+    assert mailbox.to(HANA_EMAIL) == []
+    assert len(mailbox.to(ORGANISATION_A_EMAIL)) == 1  # staff mail is not held
+
+    clock.set(datetime(2026, 3, 25, 8, 0, tzinfo=TOKYO))
+    service.send_due()
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+def test_deliveries_are_counted_by_channel_template_and_outcome_and_the_queue_measured(
+        service, clock):
+    def count(template, outcome):
+        labels = {"channel": "email", "template": template, "outcome": outcome}
+        return REGISTRY.get_sample_value("shokudo_notification_deliveries_total", labels) or 0
+
+    before = count("ticket_redeemed", "sent"), count("tickets_issued", "skipped")
+    clock.set(LATE_EVENING)
+    service.on_ticket_redeemed(ticket_redeemed(HANA))
+    service.on_tickets_issued(tickets_issued(NO_MAIL))
+    service.send_due()
+    assert REGISTRY.get_sample_value("shokudo_notification_queue", {"state": "pending"}) == 1
+
+    clock.set(NEXT_MORNING)
+    service.send_due()
+    after = count("ticket_redeemed", "sent"), count("tickets_issued", "skipped")
+    assert [later - earlier for earlier, later in zip(before, after)] == [1, 1]
+    assert REGISTRY.get_sample_value("shokudo_notification_queue", {"state": "pending"}) == 0
