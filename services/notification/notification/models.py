@@ -61,6 +61,8 @@ class Delivery(Base):
                         name="deliveries_outcome"),
         Index("deliveries_by_region", "region_id", "channel", "outcome"),
         Index("deliveries_due", "next_attempt_at", postgresql_where=text("outcome = 'pending'")),
+        Index("deliveries_sending", "sending_since",
+              postgresql_where=text("outcome = 'sending'")),
     )
 
 

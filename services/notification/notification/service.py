@@ -226,16 +226,37 @@ class NotificationService(OperationalEndpoints):
         taken = repository.take_due(self.db, now, self.policy.batch)
         self.db.commit()
         if taken:
-            contacts = self._addresses(taken)
-            zones = {}
-            with self._dispatcher().post() as post:
-                for queued in taken:
-                    zone = zones.setdefault(queued.region_id, self._time_zone(queued.region_id))
-                    self._send_one(post, queued, contacts, zone, now)
+            self._send_batch(taken, now)
 
         for state, number in repository.queue_sizes(self.db).items():
             QUEUE.labels(state).set(number)
         self.db.rollback()
+
+    def _send_batch(self, taken, now):
+        contacts, zones = self._addresses(taken), {}
+        untried = list(taken)
+        try:
+            with self._dispatcher().post() as post:
+                while untried:
+                    queued = untried[0]
+                    zone = zones.setdefault(queued.region_id, self._time_zone(queued.region_id))
+                    self._send_one(post, queued, contacts, zone, now)
+                    untried.pop(0)
+        except SQLAlchemyError:
+            # The message under way stays "sending" (it may have gone); the ones not tried
+            # yet go back to the queue, if the database lets us.
+            self.db.rollback()
+            self._put_back(untried[1:], now)
+            raise
+
+    def _put_back(self, untried, now):
+        try:
+            for queued in untried:
+                repository.try_again_at(self.db, queued.id, now, attempt_counted=False)
+            self.db.commit()
+        except SQLAlchemyError:
+            self.db.rollback()
+            log.error("untried messages left sending", extra={"messages": len(untried)})
 
     def _give_up_unconfirmed(self, now):
         before = now - self.policy.unconfirmed_after

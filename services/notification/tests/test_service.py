@@ -6,11 +6,13 @@ import pytest
 from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shokudo_common.clock import FixedClock
 from shokudo_common.errors import InvalidInput, Unavailable
 from shokudo_common.testing import outbox_writer
 
+from notification import repository
 from notification.domain import Retries
 from notification.mailer import SmtpMailer, SmtpSettings
 from notification.policy import DeliveryPolicy
@@ -486,6 +488,30 @@ def test_delivery_summary_refuses_a_malformed_region(service):
     assert set(raised.value.details["fields"]) == {"region_id"}
 
 
+
+
+def test_a_database_failure_mid_batch_repeats_nothing_and_loses_nothing(
+        service, database, mailbox, clock, monkeypatch):
+    service.on_tickets_issued(tickets_issued(HANA, SMITH, CARD_A2))
+    settle = repository.settle
+
+    def database_gone_once(*args, **kwargs):
+        monkeypatch.setattr(repository, "settle", settle)
+        raise OperationalError("UPDATE deliveries", {}, Exception("connection lost"))
+    monkeypatch.setattr(repository, "settle", database_gone_once)
+
+    service.send_due()  # the first message went, its record did not
+    assert len(mailbox.received) == 1
+    assert sorted((row["outcome"], row["attempts"]) for row in deliveries(database)) == [
+        ("pending", 0), ("pending", 0), ("sending", 1)]
+
+    service.send_due()
+    clock.set(DAYTIME + timedelta(minutes=11))
+    service.send_due()
+
+    assert len(mailbox.received) == 3  # each message once
+    assert sorted((row["outcome"], row["error_code"]) for row in deliveries(database)) == [
+        ("failed", "send_not_confirmed"), ("sent", None), ("sent", None)]
 
 # -- quiet hours ----------------------------------------------------------------------------
 
