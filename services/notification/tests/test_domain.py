@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notification import domain
+from notification.policy import DeliveryPolicy
 
 ORGANISATION_A = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
 ORGANISATION_B = "8e3a2b1f-4c5d-4e6f-9071-8293a4b5c6d7"
@@ -209,3 +210,16 @@ def test_reminders_go_to_app_households_and_to_organisations_for_their_cards():
                                           {"external_ref": "A-10", "balance_yen": 3000}]
     assert notice.contact_household_id in {"h2", "h3"}
     assert by_template[(domain.TICKET_REMINDER, "gone")].skip_reason == domain.CONTACT_UNKNOWN
+
+
+def test_the_delivery_policy_is_read_from_the_config():
+    policy = DeliveryPolicy.from_config({
+        "QUIET_HOURS": "22:00-07:30", "DELIVERY_MAX_ATTEMPTS": 3,
+        "DELIVERY_RETRY_FIRST_SECONDS": 30, "DELIVERY_RETRY_FACTOR": 2,
+    })
+
+    assert policy.quiet_hours == domain.QuietHours(time(22, 0), time(7, 30))
+    assert policy.retries.max_attempts == 3
+    assert policy.retries.pause_after(2) == timedelta(seconds=60)
+    assert DeliveryPolicy.from_config({"QUIET_HOURS": False}).quiet_hours is None
+    assert DeliveryPolicy.from_config({}).quiet_hours == domain.QuietHours()
