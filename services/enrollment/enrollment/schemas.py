@@ -190,3 +190,12 @@ class CardReplacementOut(Schema):
     reason = fields.String()
     replaced_by = fields.String()
     replaced_at = fields.DateTime()
+
+
+class CardBlockIn(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(domain.CARD_BLOCK_REASONS))
+    blocked_by = Text(required=True, max_length=80)
+
+
+class CardSheetRequest(Schema):
+    household_id = Id(allow_none=True, load_default=None)
