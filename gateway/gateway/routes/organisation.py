@@ -118,7 +118,8 @@ class OrganisationRoutes:
 
     @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
            query=schemas.CardSheetQuery,
-           errors=("card_not_found", "household_not_active", "household_channel_mismatch"))
+           errors=("card_not_found", "household_not_active", "household_channel_mismatch",
+                   "no_cards_to_print"))
     def card_sheet(self, request, caller, organisation_id):
         """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
         household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")

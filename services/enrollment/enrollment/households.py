@@ -306,7 +306,11 @@ class Register:
                    Household.status == domain.ACTIVE, Card.status == "active")
             .order_by(Household.external_ref)
         )
-        return [tuple(row) for row in self.session.execute(query).all()]
+        cards = [tuple(row) for row in self.session.execute(query).all()]
+        if not cards:
+            raise Conflict("no_cards_to_print",
+                           "the organisation has no active household with a card in use", {})
+        return cards
 
     def _printable_card(self, household):
         if household.status != domain.ACTIVE:

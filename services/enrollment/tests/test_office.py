@@ -270,6 +270,16 @@ def test_a_card_sheet_puts_eight_cards_on_a_page(service, organisation):
     assert [len(codes) for _, codes in pages] == [8, 1]
 
 
+def test_an_organisation_without_cards_to_print_is_told_so_not_given_a_blank_page(
+        service, organisation):
+    enrol(service, organisation, "E-001", channel="app")
+
+    with pytest.raises(Conflict) as raised:
+        service.card_sheet(organisation["id"])
+
+    assert raised.value.code == "no_cards_to_print"
+
+
 def test_one_households_card_can_be_printed_alone(service, organisation):
     wanted = enrol(service, organisation, "O-001")
     enrol(service, organisation, "O-002")
