@@ -4,8 +4,9 @@ Lines are matched to households by the organisation's own reference number (ç®¡ç
 line is applied whole or not at all (a savepoint per line), so good lines import even when
 others are rejected. A rejected line says why, column by column, in Japanese and English
 (:mod:`enrollment.reasons`). The organisation's cap is checked line by line, counting the
-households created by earlier lines, and the report says how many lines went over it. Lines identical to what is kept write and publish nothing, so the same file
-imported twice changes nothing the second time.
+households created by earlier lines, and the report says how many lines went over it. Lines
+identical to what is kept write and publish nothing, so the same file imported twice changes
+nothing the second time.
 
 A dry run goes through the same steps; the caller rolls the whole transaction back, so the
 outcomes are the ones a real import would have now, and nothing is written or published.

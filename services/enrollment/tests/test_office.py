@@ -327,7 +327,8 @@ def test_an_app_letter_carries_a_fresh_code_whose_qr_activates_the_app(
 
 def test_a_new_letter_voids_the_code_of_the_one_before(service, organisation):
     household = enrol(service, organisation, "L-002", channel="app")
-    [(_, [first])] = pdf_pages(service.app_letter(organisation["id"], household["id"])["pdf_base64"])
+    letter = service.app_letter(organisation["id"], household["id"])
+    [(_, [first])] = pdf_pages(letter["pdf_base64"])
 
     service.app_letter(organisation["id"], household["id"])
 
