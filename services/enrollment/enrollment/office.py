@@ -4,8 +4,8 @@ These calls are mixed into :class:`enrollment.service.EnrollmentService` and wor
 calls do: parse at the edge, let the register decide, commit once. Files travel over RPC as
 base64 (nameko speaks JSON) or, for the CSV, as text; the gateway serves them as they are.
 
-Drawing a PDF is CPU work (a sheet of 200 cards takes about half a second): it runs in eventlet's
-thread pool, so the worker's hub keeps answering the broker's heartbeats meanwhile.
+Drawing a PDF is CPU work (a sheet of 200 cards takes about half a second): it runs in
+eventlet's thread pool, so the worker's hub keeps answering the broker's heartbeats meanwhile.
 
 Blocking a lost card must hold at the counter the moment the organisation hears of it, as a
 replacement does: after the commit the block is applied in redemption before the answer.
@@ -16,6 +16,7 @@ import logging
 from datetime import datetime
 
 from eventlet import tpool
+
 from shokudo_common import idempotency
 from shokudo_common.entrypoints import rpc
 from shokudo_common.validation import load

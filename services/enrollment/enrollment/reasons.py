@@ -9,6 +9,7 @@ A reason names the column by the header the organisation's own file gives it; a 
 the whole line names no column.
 """
 
+from enrollment.schemas import NO_CONTACT
 from enrollment.spreadsheet import label
 
 # What marshmallow and our fields say when a cell is empty. An empty cell also fails its
@@ -29,7 +30,6 @@ WHAT_EACH_COLUMN_HOLDS = {
     "language": "「日本語」か「英語」と書いてください。",
 }
 ANY_COLUMN = "この欄の値を確かめてください。"
-NO_CONTACT = "give a phone number or an email address"
 
 WHOLE_LINE = {
     "duplicate_external_ref": "同じ管理番号がこのファイルの複数の行にあります（{lines}行目）。"
