@@ -196,27 +196,6 @@ class CardReplacement(Answer):
     in_force_at_counter = fields.Boolean()
 
 
-class ImportSummary(Schema):
-    created = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
-    failed = fields.Integer()
-
-
-class ImportRow(Answer):
-    line = fields.Integer()
-    external_ref = fields.String(allow_none=True)
-    outcome = fields.String()
-    household_id = fields.String(allow_none=True)
-    errors = fields.Raw(allow_none=True)
-
-
-class ImportReport(Answer):
-    dry_run = fields.Boolean()
-    summary = fields.Nested(ImportSummary)
-    rows = fields.List(fields.Nested(ImportRow))
-
-
 # -- directory -------------------------------------------------------------------------------
 
 class Span(Schema):
