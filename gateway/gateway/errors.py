@@ -51,7 +51,8 @@ class UnsupportedMediaType(ShokudoError):
 
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-# A URN names each kind of problem for good, whatever host serves the API; /docs lists them.
+# A URN names each kind of problem for good, whatever host serves the API; the API document
+# names the codes each route can answer.
 PROBLEM_TYPE_PREFIX = "urn:shokudo:problem:"
 
 

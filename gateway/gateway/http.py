@@ -42,6 +42,9 @@ from gateway.headers import Cors, secure
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+# Deeper than any body of ours (a restaurant's opening hours are 4 levels deep).
+MAX_NESTING = 20
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 JSON_TYPES = ("application/json",)
 # The CSV import takes the spreadsheet's bytes as they are: tills and scripts send either.
@@ -144,9 +147,6 @@ def json_body(request):
     return body
 
 
-MAX_NESTING = 20
-
-
 class _NotPlainData(ValueError):
     pass
 
@@ -191,9 +191,6 @@ def _check_plain(body):
         elif isinstance(value, str) and LONE_SURROGATE.search(value):
             raise _malformed("the request body has a \\u escape that is half a character "
                              "(a lone surrogate); send the whole character")
-
-
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def object_body(request):
