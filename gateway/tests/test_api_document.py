@@ -1,6 +1,10 @@
 """The API document: every route in it, with what it reads, answers and refuses."""
 
+import base64
+import hashlib
+
 import pytest
+import requests
 
 from gateway import auth, openapi
 from gateway.http import ROUTES
@@ -10,8 +14,6 @@ JSON_ANSWERS_WITHOUT_SCHEMA = {"/openapi.json"}
 
 @pytest.fixture(scope="module")
 def document(running_gateway):
-    import requests
-
     _, base_url = running_gateway
     response = requests.get(base_url + "/openapi.json", timeout=10)
     assert response.status_code == 200
@@ -130,3 +132,12 @@ def test_routes_that_read_an_idempotency_key_document_the_header_and_its_conflic
     assert {spec.handler for spec in ROUTES if spec.idempotent} == {
         "enrol_household", "replace_card", "import_households", "start_issuance_run", "redeem",
         "void_redemption", "issue_card", "block_card"}
+
+
+def test_the_docs_page_style_is_the_one_its_policy_allows(gateway):
+    response = gateway.get("/docs")
+
+    style = response.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
+    assert f"style-src 'sha256-{digest}'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
