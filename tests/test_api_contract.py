@@ -2,7 +2,8 @@
 
 Schemathesis reads ``/openapi.json`` and, for every operation, sends requests generated from
 what the document says the operation reads; each answer must be no 5xx, have a status the
-document lists for the operation, the media type it names and a body its schema allows. Then
+document lists for the operation, the media type it names, the headers it promises and a body
+its schema allows. Then
 it sends bodies and queries the document refuses (wrong types, missing, extra or out-of-range
 fields): each must be refused with a documented 4xx.
 
@@ -26,6 +27,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -44,7 +46,7 @@ NEGATIVE_CASES_PER_OPERATION = max(1, CASES_PER_OPERATION // 2)
 # The same examples every run by default, so that a failure is never a matter of luck.
 FIXED_EXAMPLES = os.environ.get("SHOKUDO_CONTRACT_RANDOM") != "1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+          response_headers_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")

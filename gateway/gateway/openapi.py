@@ -20,6 +20,8 @@ from http import HTTPStatus
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from shokudo_common.logs import CORRELATION_HEADER
+
 from gateway import auth, schemas
 from gateway.errors import PROBLEM_MEDIA_TYPE
 from gateway.http import IDEMPOTENCY_HEADER
@@ -74,6 +76,16 @@ STATUS_MEANING = {
     422: "Some fields are missing or wrong (`invalid_input`); `errors` names each one.",
     503: "A service behind the gateway is away (`service_unavailable`); retry after "
          "`Retry-After` seconds with the same Idempotency-Key.",
+}
+
+# Headers some answers carry, as the API document describes them.
+CORRELATION = {"description": "The request's correlation id: the caller's own X-Correlation-Id "
+                              "or one made for it. Quote it when reporting a problem.",
+               "required": True, "schema": {"type": "string"}}
+RESPONSE_HEADERS = {
+    401: {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    503: {"Retry-After": {"description": "seconds to wait before retrying", "required": True,
+                          "schema": {"type": "integer", "minimum": 1}}},
 }
 
 # Answered by the gateway alone: no service behind them can be away.
@@ -194,10 +206,15 @@ def _body_content(spec):
 
 def _success(spec):
     if spec.produces != "application/json":
-        return {"description": _meaning(spec.status), "content": {
-            spec.produces: {"schema": {"type": "string"}}}}
+        return {"description": _meaning(spec.status), "headers": _headers(spec.status),
+                "content": {spec.produces: {"schema": {"type": "string"}}}}
     content = {"schema": spec.answer} if spec.answer is not None else {"schema": {}}
-    return {"description": _meaning(spec.status), "content": {"application/json": content}}
+    return {"description": _meaning(spec.status), "headers": _headers(spec.status),
+            "content": {"application/json": content}}
+
+
+def _headers(status):
+    return {CORRELATION_HEADER: CORRELATION, **RESPONSE_HEADERS.get(status, {})}
 
 
 def _meaning(status):
@@ -211,6 +228,7 @@ def _errors(spec):
         meaning = STATUS_MEANING[status]
         responses[str(status)] = {
             "description": f"{meaning} Codes: {', '.join(sorted(codes))}.",
+            "headers": _headers(status),
             "content": problem,
         }
     return responses
