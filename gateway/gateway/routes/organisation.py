@@ -53,6 +53,20 @@ class OrganisationRoutes:
         return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
                                             **keyed(request, caller))
 
+    @route("POST",
+           "/v1/organisations/<organisation_id>/households/<household_id>/activation-code",
+           serves=ORGANISATION_STAFF, answer=schemas.NewActivationCode,
+           errors=("household_not_found",))
+    def new_activation_code(self, request, caller, organisation_id, household_id):
+        """A new code for the household's app (a lost phone): its apps must activate again.
+
+        Enrollment first, which refuses another organisation's household; only then are the
+        household's device sessions ended.
+        """
+        issued = self.enrollment.issue_activation_code(organisation_id, household_id)
+        ended = self.sessions.end_device_sessions(household_id, "new_activation_code")
+        return schemas.NewActivationCode().dump({**issued, "apps_signed_out": ended})
+
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF)
     def import_households(self, request, caller, organisation_id):
