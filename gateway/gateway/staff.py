@@ -94,6 +94,17 @@ def create_account(db, login, password, role, organisation_id=None, restaurant_i
     return created.id
 
 
+def create_account_at(db_uri, login, password, role, **scope):
+    """:func:`create_account` in the gateway database at ``db_uri`` (the demo and the tests)."""
+    engine = make_engine(db_uri, 1)
+    db = sessionmaker(bind=engine)()
+    try:
+        return create_account(db, login, password, role, **scope)
+    finally:
+        db.close()
+        engine.dispose()
+
+
 def set_password(db, login, password):
     _account(db, login).password_hash = _hashed(password)
     db.commit()

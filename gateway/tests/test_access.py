@@ -2,8 +2,6 @@
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
 CARD = "4539 5787 6362 1486"
 
