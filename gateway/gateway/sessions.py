@@ -104,9 +104,7 @@ class SessionDesk:
                           region_id=household["region_id"],
                           organisation_id=household["organisation_id"],
                           created_at=now, expires_at=now + DEVICE_SESSION_IDLE)
-        answer = self._opened(session, Caller(HOUSEHOLD, household_id=session.household_id))
-        return {**answer, "region_id": session.region_id,
-                "organisation_id": session.organisation_id}
+        return self._opened(session, Caller(HOUSEHOLD, household_id=session.household_id))
 
     def _opened(self, session, caller):
         self.db.add(session)
@@ -211,6 +209,8 @@ class SessionDesk:
 
     def _answer(self, session, caller, refresh_token):
         scope = {"region_ids": list(caller.region_ids)} if caller.role == OPERATOR else {}
+        if session.kind == DEVICE:
+            scope = {"region_id": session.region_id, "organisation_id": session.organisation_id}
         return {**self.tokens.issue(caller), "refresh_token": refresh_token,
                 "refresh_expires_at": session.expires_at.isoformat(), "role": caller.role,
                 **caller.scope_claims(), **scope}

@@ -168,6 +168,7 @@ def test_an_activated_app_keeps_a_device_session_it_renews(gateway, ids):
     renewed = refresh(gateway, activated.json()["refresh_token"])
     assert renewed.status_code == 200
     assert renewed.json()["household_id"] == ids.household_a
+    assert renewed.json()["organisation_id"] == ids.organisation_a
     ticket = gateway.get("/v1/app/me/ticket", token=renewed.json()["access_token"])
     assert ticket.status_code == 200
 
