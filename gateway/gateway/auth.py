@@ -99,7 +99,8 @@ def read_token(authorization, secret):
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "iss", "role"]})
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token_expired", "the token has expired; sign in again") from None
+        raise Unauthenticated("token_expired",
+                              "the token has expired; refresh it or sign in again") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("invalid_token", "the token is not valid") from None
     return _caller_from(claims)
