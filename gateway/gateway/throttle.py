@@ -12,6 +12,11 @@ restaurant has more than ``GATEWAY_FAILED_LOOKUPS_SLOW_AFTER`` of them in the wi
 further decline is answered only after ``GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS``; once the window
 is full, its redemptions are refused (429) until the oldest failure leaves the window.
 
+A client's address is the gateway socket's peer, unless ``GATEWAY_TRUSTED_PROXY_HOPS`` says how
+many proxies of ours stand in front (an ingress, a load balancer): then it is the address the
+outermost of them saw, read from ``X-Forwarded-For`` counting from the right. Addresses further
+left were written by the client itself and could be anything.
+
 Counts live in ``GATEWAY_RATE_LIMIT_STORAGE``: ``memory://`` (the default) counts per gateway
 replica, so N replicas let N times as much through; ``redis://host:6379`` shares the counts
 between replicas, as production should (the ``redis`` package is installed for it).
@@ -47,11 +52,15 @@ THROTTLED = Counter(
 class Throttle:
     """What a worker sees: each rule hit once per request, and refused beyond its limits."""
 
-    def __init__(self, limiter, rules, slow_after, delay_seconds):
+    def __init__(self, limiter, rules, slow_after, delay_seconds, proxy_hops=0):
         self.limiter = limiter
         self.rules = rules
         self.slow_after = slow_after
         self.delay_seconds = delay_seconds
+        self.proxy_hops = proxy_hops
+
+    def client_address(self, request):
+        return client_address(request, self.proxy_hops)
 
     def hit(self, rule, key):
         """Count one request for ``key`` under ``rule``, or refuse it with a 429."""
@@ -101,6 +110,7 @@ class RateLimits(DependencyProvider):
                       for name, default in DEFAULT_RULES.items()}
         self.slow_after = int(config.get("GATEWAY_FAILED_LOOKUPS_SLOW_AFTER", 5))
         self.delay_seconds = float(config.get("GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS", 2))
+        self.proxy_hops = int(config.get("GATEWAY_TRUSTED_PROXY_HOPS", 0))
         self.limiter = MovingWindowRateLimiter(self.storage)
 
     def reset(self):
@@ -108,13 +118,15 @@ class RateLimits(DependencyProvider):
         self.storage.reset()
 
     def get_dependency(self, worker_ctx):
-        return Throttle(self.limiter, self.rules, self.slow_after, self.delay_seconds)
+        return Throttle(self.limiter, self.rules, self.slow_after, self.delay_seconds,
+                        self.proxy_hops)
 
 
-def client_address(request):
-    """The address a request came from, as the gateway's own socket saw it.
-
-    Behind a proxy or a load balancer this is the proxy's address, shared by every client:
-    see docs/known-gaps.md.
-    """
+def client_address(request, proxy_hops=0):
+    """The client's address, behind ``proxy_hops`` trusted proxies (see the module's notes)."""
+    if proxy_hops > 0:
+        forwarded = [hop.strip() for hop in
+                     request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        if len(forwarded) >= proxy_hops:
+            return forwarded[-proxy_hops]
     return request.remote_addr or "unknown"

@@ -1,6 +1,9 @@
 """Rate limits through the running gateway, with the low limits of conftest.RATE_LIMITS."""
 
 import time
+from types import SimpleNamespace
+
+from gateway.throttle import client_address
 
 CARD = "4539 5787 6362 1486"
 DECLINED_UNKNOWN = {"outcome": "declined", "reason": "unknown_card_or_token",
@@ -95,3 +98,22 @@ def test_applied_redemptions_are_not_failed_lookups(gateway, services, token_for
 
     assert [answer.status_code for answer in answers] == [200] * 5
     assert all(answer.elapsed.total_seconds() < 0.4 for answer in answers)
+
+
+def test_a_forwarded_for_header_is_ignored_unless_proxies_are_trusted(gateway):
+    answers = [gateway.post("/v1/auth/sign-in", headers={"X-Forwarded-For": f"10.0.0.{n}"},
+                            json={"login": f"login-{n}", "password": "wrong password!"})
+               for n in range(9)]
+
+    # Each request claims another address; the limit counts the one the socket saw.
+    assert [answer.status_code for answer in answers] == [401] * 8 + [429]
+
+
+def test_behind_trusted_proxies_the_client_is_the_address_the_outermost_proxy_saw():
+    request = SimpleNamespace(remote_addr="10.1.0.7",
+                              headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 10.1.0.2"})
+
+    assert client_address(request, proxy_hops=0) == "10.1.0.7"
+    assert client_address(request, proxy_hops=1) == "10.1.0.2"
+    assert client_address(request, proxy_hops=2) == "203.0.113.9"
+    assert client_address(SimpleNamespace(remote_addr="10.1.0.7", headers={}), 1) == "10.1.0.7"

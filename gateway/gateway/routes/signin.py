@@ -8,7 +8,6 @@ from gateway import schemas
 from gateway.auth import PUBLIC
 from gateway.http import load_body, route
 from gateway.staff import normalise_login
-from gateway.throttle import client_address
 
 SIGN_IN_ERRORS = ("invalid_credentials", "account_disabled", "rate_limited")
 REFRESH_ERRORS = ("invalid_refresh_token", "refresh_token_reused", "account_disabled")
@@ -20,7 +19,7 @@ class SignInRoutes:
     def sign_in(self, request, caller):
         """A staff member's login and password for an access token and a refresh token."""
         asked = load_body(schemas.SignIn(), request)
-        self.throttle.hit("sign_in_per_address", client_address(request))
+        self.throttle.hit("sign_in_per_address", self.throttle.client_address(request))
         self.throttle.hit("sign_in_per_login", normalise_login(asked["login"]))
 
         signed_in = self.sessions.sign_in(asked["login"], asked["password"])
@@ -57,7 +56,7 @@ class SignInRoutes:
         issued by the organisation ends it.
         """
         code = load_body(schemas.Activation(), request)["activation_code"]
-        self.throttle.hit("activation_per_address", client_address(request))
+        self.throttle.hit("activation_per_address", self.throttle.client_address(request))
 
         household = self.enrollment.activate_app(code)
         return schemas.DeviceTokens().dump(self.sessions.activate(household))
