@@ -2,7 +2,8 @@
 
 The operator sets the region's program and registers the support organisations; each
 organisation nominates the restaurants it trusts, which the operator approves, and imports its
-households from the spreadsheet it exported. Nothing is written around the gateway.
+households from the spreadsheet it exported. Nothing is written around the gateway but the
+staff accounts, which the operator creates with `gateway.staff` (demo/accounts.py).
 """
 
 import json
