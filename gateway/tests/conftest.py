@@ -146,8 +146,36 @@ class FakeEnrollment(Recorder):
     def import_households(self, organisation_id, csv_base64, dry_run=False, **keyed):
         self.record("import_households", organisation_id, csv_base64, dry_run=dry_run, **keyed)
         return {"dry_run": dry_run,
-                "summary": {"created": 1, "updated": 0, "unchanged": 0, "failed": 0},
+                "summary": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0},
                 "rows": [{"line": 2, "external_ref": "A-001", "outcome": "created"}]}
+
+    # -- paperwork (test_organisation_documents.py teaches these its own answers) ----------
+
+    def export_households(self, organisation_id, status=None):
+        self.record("export_households", organisation_id, status=status)
+        self.get_organisation(organisation_id)
+        return "\ufeff管理番号,保護者氏名\r\n"
+
+    def card_sheet(self, organisation_id, household_id=None):
+        self.record("card_sheet", organisation_id, household_id)
+        self.get_organisation(organisation_id)
+        return {"cards": 1, "pdf_base64": "JVBERi0xLjQ="}
+
+    def app_letter(self, organisation_id, household_id):
+        household = self.get_household(organisation_id, household_id)
+        self.record("app_letter", organisation_id, household_id)
+        return {"household_id": household["id"], "pdf_base64": "JVBERi0xLjQ="}
+
+    def issue_card(self, organisation_id, household_id, **keyed):
+        household = self.get_household(organisation_id, household_id)
+        self.record("issue_card", organisation_id, household_id, **keyed)
+        return {**household, "card_number": "4929111111111116"}
+
+    def block_card(self, organisation_id, household_id, reason, blocked_by, **keyed):
+        household = self.get_household(organisation_id, household_id)
+        self.record("block_card", organisation_id, household_id, reason, blocked_by, **keyed)
+        return {**household, "card_number": None, "in_force_at_counter": True,
+                "blocked_card_number": "4929111111111116", "block_reason": reason}
 
     def issue_activation_code(self, organisation_id, household_id):
         household = self.get_household(organisation_id, household_id)

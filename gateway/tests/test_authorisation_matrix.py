@@ -80,6 +80,11 @@ def matrix(ids, fresh_refresh_token):
         ("POST", "/v1/organisations/<organisation_id>/restaurants"): (
             created(ORGANISATION_STAFF), {"json": {"name": "みどり食堂"}}),
         ("GET", "/v1/organisations/<organisation_id>/restaurants"): (ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/households.csv"): (ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/cards.pdf"): (ORGANISATION_STAFF, {}),
+        ("POST", f"{HOUSEHOLD}/card"): (created(ORGANISATION_STAFF), {}),
+        ("POST", f"{HOUSEHOLD}/card/block"): (ORGANISATION_STAFF, {"json": {"reason": "lost"}}),
+        ("POST", f"{HOUSEHOLD}/app-letter"): (ORGANISATION_STAFF, {}),
 
         ("POST", f"{RESTAURANT}/redemptions"): (RESTAURANT_COUNTER, card_bill),
         ("POST", f"{RESTAURANT}/redemptions/<redemption_id>/void"): (RESTAURANT_COUNTER, {}),
@@ -143,7 +148,7 @@ def test_a_refused_cell_never_reaches_a_service_that_changes_anything(
         gateway, services, token_for, ids):
     """The foreign columns of changing routes: refused before any service is asked to act."""
     for column in ("organisation_b", "operator_elsewhere"):
-        for action in ("suspend", "withdraw", "activation-code"):
+        for action in ("suspend", "withdraw", "activation-code", "app-letter", "card/block"):
             url = concrete(f"{HOUSEHOLD}/{action}", ids)
             assert gateway.post(url, token=token_for(column)).status_code == 404
 

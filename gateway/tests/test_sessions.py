@@ -196,6 +196,17 @@ def test_a_new_activation_code_signs_out_the_households_apps(gateway, services, 
         assert refresh(gateway, app["refresh_token"]).status_code == 401
 
 
+def test_an_app_letter_carries_a_new_code_and_so_signs_out_the_households_apps(
+        gateway, services, token_for, ids):
+    app = activate(gateway, ids).json()
+    path = f"/v1/organisations/{ids.organisation_a}/households/{ids.household_a}/app-letter"
+
+    letter = gateway.post(path, token=token_for("organisation_a"))
+
+    assert letter.status_code == 200
+    assert refresh(gateway, app["refresh_token"]).status_code == 401
+
+
 def test_another_organisation_cannot_sign_out_a_households_apps(gateway, services, token_for,
                                                                  ids):
     app = activate(gateway, ids).json()
