@@ -12,7 +12,7 @@ for:
     household      household_id       its own ticket, under /v1/app/me/
 
 A route declares the roles it serves; any other role gets 403 ``forbidden_role``. A scoped
-caller whose path or body names another organisation, restaurant or household, or a limited
+caller whose path, query or body names another organisation, restaurant or household, or a limited
 operator naming one of another region, gets the very 404 an unknown id gets, so a token never
 tells whether someone else's records exist.
 """

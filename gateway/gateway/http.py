@@ -5,7 +5,7 @@ A request goes through the same steps on every route::
     werkzeug routing ── no route? JSON 404/405
           │
     JsonRoute ── worker ── size check ── token (401) ── role (403) ── path values (404 / 422)
-          │                  ── scope of path and body ids (404) ── the route's own body
+          │                  ── scope of path, query and body ids (404) ── the route's own body
           │
     response ── JSON body or {"error": …} ── X-Correlation-Id, always
 
@@ -322,11 +322,13 @@ def _admitted(service, request, url, serves):
 
 
 def _in_scope(service, request, url, caller, path):
-    """Every id the path or a JSON body names is the caller's own, or the 404 of an unknown."""
+    """Every id the path, the query or a JSON body names is the caller's own, or the 404 of an
+    unknown id."""
     region_of = partial(_region_of, service)
+    query = {name: request.args[name] for name in auth.SCOPED_IDS if name in request.args}
     try:
-        auth.check_scope(caller, path, region_of)
-        auth.check_scope(caller, scoped_ids_in_body(request), region_of)
+        for named in (path, query, scoped_ids_in_body(request)):
+            auth.check_scope(caller, named, region_of)
     except NotFound:
         # Counted apart from ids that do not exist (the caller cannot tell them apart).
         _refused(url, caller, "out_of_scope")

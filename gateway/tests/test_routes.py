@@ -149,6 +149,17 @@ def test_a_nomination_is_placed_in_the_organisations_own_region_by_the_organisat
                           "organisation_id": ids.organisation_a}
 
 
+def test_another_organisations_id_in_the_query_is_refused_as_unknown(
+        gateway, services, token_for, ids):
+    response = gateway.get(f"/v1/organisations/{ids.organisation_a}/households",
+                           params={"organisation_id": ids.organisation_b},
+                           token=token_for("organisation_a"))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == f"no organisation {ids.organisation_b}"
+    assert services.enrollment.calls == []
+
+
 def test_another_organisations_id_in_the_body_is_refused_as_unknown(
         gateway, services, token_for, ids):
     response = gateway.post(f"/v1/organisations/{ids.organisation_a}/restaurants",
