@@ -1,10 +1,14 @@
-"""Support organisations' routes: their households, cards and trusted restaurants."""
+"""Support organisations' routes: their households, cards and trusted restaurants.
+
+Each route that shows or changes a household's personal data states its purpose and passes
+enrollment the accessor it records (see :mod:`gateway.trail`).
+"""
 
 import base64
 
 from shokudo_common.errors import InvalidInput
 
-from gateway import schemas
+from gateway import schemas, trail
 from gateway.http import keyed, load_query, object_body, read_body, route
 from gateway.routes.audiences import ORGANISATION_STAFF
 
@@ -13,33 +17,44 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
-        return 201, self.enrollment.enrol_household(organisation_id, details,
-                                                    **keyed(request, caller))
+        return 201, self.enrollment.enrol_household(
+            organisation_id, details, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.ENROLMENT))
 
     @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
-        return self.enrollment.list_households(organisation_id, status=status)
+        return self.enrollment.list_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.CASELOAD_REVIEW))
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
            serves=ORGANISATION_STAFF)
     def get_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.get_household(organisation_id, household_id)
+        return self.enrollment.get_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CASE_REVIEW))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
            serves=ORGANISATION_STAFF)
     def suspend_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.suspend_household(organisation_id, household_id)
+        return self.enrollment.suspend_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
            serves=ORGANISATION_STAFF)
     def reinstate_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.reinstate_household(organisation_id, household_id)
+        return self.enrollment.reinstate_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
            serves=ORGANISATION_STAFF)
     def withdraw_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.withdraw_household(organisation_id, household_id)
+        return self.enrollment.withdraw_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
            serves=ORGANISATION_STAFF)
@@ -49,9 +64,9 @@ class OrganisationRoutes:
         Enrollment checks the reason; who asked is the caller as admitted here, never the body.
         """
         reason = object_body(request).get("reason")
-        replaced_by = ":".join([caller.role, *caller.scope_claims().values()])
-        return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
-                                            **keyed(request, caller))
+        return self.enrollment.replace_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_REPLACEMENT))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF)
@@ -64,8 +79,17 @@ class OrganisationRoutes:
                                {"fields": {"body": ["the CSV file is empty"]}})
 
         encoded = base64.b64encode(spreadsheet).decode("ascii")
-        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run,
-                                                 **keyed(request, caller))
+        return self.enrollment.import_households(
+            organisation_id, encoded, dry_run=dry_run, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_IMPORT))
+
+    @route("GET", "/v1/organisations/<organisation_id>/audit", serves=ORGANISATION_STAFF,
+           query=schemas.TrailQuery, answer=schemas.TrailPage, errors=("invalid_input",))
+    def organisation_audit(self, request, caller, organisation_id):
+        """Who read or changed the personal data of the organisation's households, and why."""
+        page = self.enrollment.access_trail(
+            trail.trail_query(request, organisation_id=organisation_id))
+        return schemas.TrailPage().dump(page)
 
     # -- organisations: restaurants they trust ---------------------------------------------
 
