@@ -301,3 +301,13 @@ def test_the_trail_of_these_accesses_names_fields_never_values(ward, households,
     assert {record["reason"] for record in trail["records"]} >= {"紹介票の取り込み",
                                                                  "monthly-review"}
     assert found_in(json.dumps(trail, ensure_ascii=False), values) == []
+
+
+def test_an_organisation_cannot_read_another_s_trail(ward, households):
+    first, second = ward["organisations"][:2]
+
+    refused = first["staff"].request("GET", f"/v1/organisations/{second['id']}/audit",
+                                     expect=None)
+
+    # The very answer an unknown organisation gets: not even whether it exists.
+    assert refused.status_code == 404
