@@ -230,6 +230,7 @@ class EnrollmentService(OperationalEndpoints):
         if keyed.answered:
             # Pushed again: the first push may be the one that did not get through.
             facts = self._replacement_facts(keyed.answer["replacement"]["replacement_id"])
+            # Committing the record also leaves no transaction open during the push.
             self._replayed(trail, "household.card_replace", [keyed.answer], SHOWN_FIELDS)
             return self._in_force_at_counter(keyed.answer, self.counter.card_replacement(*facts))
 
