@@ -1,7 +1,7 @@
 """access trail
 
 Revision ID: d622dd2eb13f
-Revises: 43260cbcee8f
+Revises: 145320721a5f
 Create Date: 2026-12-03 18:40:14.871830
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = 'd622dd2eb13f'
-down_revision: Union[str, Sequence[str], None] = '43260cbcee8f'
+down_revision: Union[str, Sequence[str], None] = '145320721a5f'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
