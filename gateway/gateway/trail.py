@@ -21,6 +21,11 @@ CASE_REVIEW = "case_review"
 STATUS_CHANGE = "status_change"
 CARD_REPLACEMENT = "card_replacement"
 SPREADSHEET_IMPORT = "spreadsheet_import"
+SPREADSHEET_EXPORT = "spreadsheet_export"
+CARD_ISSUE = "card_issue"
+CARD_BLOCK = "card_block"
+CARD_PRINTING = "card_printing"
+APP_LETTER = "app_letter"
 
 
 def actor(caller):

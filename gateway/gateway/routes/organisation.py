@@ -119,7 +119,9 @@ class OrganisationRoutes:
     def export_households(self, request, caller, organisation_id):
         """The organisation's households as a CSV file for Excel, to edit and import again."""
         status = load_query(schemas.HouseholdQuery(), request).get("status")
-        text = self.enrollment.export_households(organisation_id, status=status)
+        text = self.enrollment.export_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_EXPORT))
         return document(text.encode("utf-8"), "text/csv", "households.csv")
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
@@ -127,8 +129,9 @@ class OrganisationRoutes:
            errors=("card_in_use", "household_withdrawn"))
     def issue_card(self, request, caller, organisation_id, household_id):
         """A first card, or a card instead of the app; after a lost card was blocked, the next."""
-        return 201, self.enrollment.issue_card(organisation_id, household_id,
-                                               **keyed(request, caller))
+        return 201, self.enrollment.issue_card(
+            organisation_id, household_id, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_ISSUE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
            serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
@@ -136,9 +139,9 @@ class OrganisationRoutes:
     def block_card(self, request, caller, organisation_id, household_id):
         """A lost card refused at the counter at once, before a new one is issued."""
         reason = load_body(schemas.CardBlockBody(), request)["reason"]
-        blocked_by = ":".join([caller.role, *caller.scope_claims().values()])
-        return self.enrollment.block_card(organisation_id, household_id, reason, blocked_by,
-                                          **keyed(request, caller))
+        return self.enrollment.block_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_BLOCK))
 
     @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
            query=schemas.CardSheetQuery,
@@ -147,7 +150,9 @@ class OrganisationRoutes:
     def card_sheet(self, request, caller, organisation_id):
         """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
         household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")
-        sheet = self.enrollment.card_sheet(organisation_id, household_id)
+        sheet = self.enrollment.card_sheet(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CARD_PRINTING))
         return document(base64.b64decode(sheet["pdf_base64"]), "application/pdf", "cards.pdf")
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
@@ -155,7 +160,9 @@ class OrganisationRoutes:
            errors=("household_channel_mismatch", "household_withdrawn"))
     def app_letter(self, request, caller, organisation_id, household_id):
         """A letter (A4 PDF) with a fresh activation code; the code given before stops working."""
-        letter = self.enrollment.app_letter(organisation_id, household_id)
+        letter = self.enrollment.app_letter(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.APP_LETTER))
         return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
                         "app-letter.pdf")
 

@@ -257,3 +257,39 @@ def test_a_trail_query_names_one_organisation_or_one_region(service, organisatio
         service.access_trail({})
     with pytest.raises(InvalidInput):
         service.access_trail({"organisation_id": organisation["id"], "region_id": REGION})
+
+
+# -- the office's papers and cards -----------------------------------------------------------------
+
+def test_the_export_card_sheet_letter_and_card_changes_are_recorded(
+        service, organisation, household, session):
+    staff = staff_of(organisation, "paperwork")
+    app = service.enrol_household(organisation["id"], dict(HANAKO, external_ref="H-APP",
+                                                           channel="app"), accessor=staff)
+
+    service.export_households(organisation["id"], accessor=staff)
+    service.card_sheet(organisation["id"], household["id"], accessor=staff)
+    service.app_letter(organisation["id"], app["id"], accessor=staff)
+    service.block_card(organisation["id"], household["id"], "lost", "operator", accessor=staff)
+    service.issue_card(organisation["id"], household["id"], accessor=staff)
+
+    recorded = {record.action: record for record in records(session)}
+    assert sorted(recorded["household.export"].household_ids) == sorted([household["id"],
+                                                                        app["id"]])
+    assert "address" in recorded["household.export"].fields
+    assert recorded["household.card_sheet"].fields == ["card_number", "external_ref"]
+    assert recorded["household.app_letter"].household_ids == [app["id"]]
+    assert recorded["household.card_block"].fields == ["card_number"]
+    assert recorded["household.card_issue"].fields == ["card_number"]
+    assert {record.purpose for record in records(session)} == {"enrolment", "paperwork"}
+
+
+def test_a_refused_card_issue_leaves_no_record(service, organisation, household, session):
+    recorded = len(records(session))
+
+    with pytest.raises(Conflict):
+        service.issue_card(organisation["id"], household["id"],
+                           accessor=staff_of(organisation, "paperwork"))
+    session.rollback()
+
+    assert len(records(session)) == recorded
