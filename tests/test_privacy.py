@@ -146,6 +146,9 @@ def households(ward):
         listed = _items(org["staff"].get(f"/v1/organisations/{org['id']}/households",
                                          headers={"X-Access-Reason": "monthly-review"}))
         org["staff"].get(f"/v1/organisations/{org['id']}/households/{listed[0]['id']}")
+        # The office's papers go through the same logs: the export and a sheet of cards.
+        org["staff"].request("GET", f"/v1/organisations/{org['id']}/households.csv")
+        org["staff"].request("GET", f"/v1/organisations/{org['id']}/cards.pdf")
         known += [dict(household, activation_code=codes[household["id"]])
                   for household in listed]
     return known
@@ -297,7 +300,8 @@ def test_the_trail_of_these_accesses_names_fields_never_values(ward, households,
     trail = org["staff"].get(f"/v1/organisations/{org['id']}/audit")
 
     actions = {record["action"] for record in trail["records"]}
-    assert {"household.import.enrol", "household.list", "household.read"} <= actions
+    assert {"household.import.enrol", "household.list", "household.read", "household.export",
+            "household.card_sheet"} <= actions
     assert {record["reason"] for record in trail["records"]} >= {"紹介票の取り込み",
                                                                  "monthly-review"}
     assert found_in(json.dumps(trail, ensure_ascii=False), values) == []
