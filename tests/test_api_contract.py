@@ -36,7 +36,7 @@ from gateway import auth, openapi
 from gateway.http import ROUTES
 from gateway.service import GatewayService  # noqa: F401 - declares every route
 
-from regions import BOOTSTRAP_KEY, open_region
+from regions import open_region
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +58,8 @@ def contract_region(stack, gateway, operator):
     tokens = {
         "operator": operator.token,
         "organisation": region.staff.token,
-        "restaurant": gateway.staff_token(BOOTSTRAP_KEY, "restaurant",
-                                          restaurant_id=restaurant["id"]),
-        "household": gateway.post("/v1/app/activate", {
-            "activation_code": household["activation_code"]})["access_token"],
+        "restaurant": region.counter(restaurant).token,
+        "household": region.family(household).token,
     }
     path_ids = {
         "region_id": REGION,

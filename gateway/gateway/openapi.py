@@ -33,7 +33,10 @@ BEARER = "bearer"
 
 # The status of each stable code a route may declare; the services raise them.
 CODE_STATUS = {
-    "invalid_api_key": 401,
+    "account_disabled": 401,
+    "invalid_credentials": 401,
+    "invalid_refresh_token": 401,
+    "refresh_token_reused": 401,
     "activation_code_invalid": 404,
     "activation_code_not_found": 404,
     "household_not_found": 404,
@@ -62,6 +65,8 @@ CODE_STATUS = {
     "import_columns_invalid": 422,
     "invalid_input": 422,
     "period_not_started": 422,
+    "rate_limited": 429,
+    "too_many_failed_lookups": 429,
 }
 
 STATUS_MEANING = {
@@ -74,6 +79,7 @@ STATUS_MEANING = {
     413: "The body is over 5 MB (`payload_too_large`).",
     415: "The body is not of a media type this route reads (`unsupported_media_type`).",
     422: "Some fields are missing or wrong (`invalid_input`); `errors` names each one.",
+    429: "Too many requests (`rate_limited`): retry after `Retry-After` seconds.",
     503: "A service behind the gateway is away (`service_unavailable`); retry after "
          "`Retry-After` seconds with the same Idempotency-Key.",
 }
@@ -82,10 +88,12 @@ STATUS_MEANING = {
 CORRELATION = {"description": "The request's correlation id: the caller's own X-Correlation-Id "
                               "or one made for it. Quote it when reporting a problem.",
                "required": True, "schema": {"type": "string"}}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
+                               "required": True, "schema": {"type": "integer", "minimum": 1}}}
 RESPONSE_HEADERS = {
     401: {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
-    503: {"Retry-After": {"description": "seconds to wait before retrying", "required": True,
-                          "schema": {"type": "integer", "minimum": 1}}},
+    429: RETRY_AFTER,
+    503: RETRY_AFTER,
 }
 
 # Answered by the gateway alone: no service behind them can be away.

@@ -87,25 +87,13 @@ def parse_path(values):
 
 # -- requests --------------------------------------------------------------------------------
 
-class StaffTokenRequest(Schema):
-    api_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(required=True, validate=validate.OneOf(auth.STAFF_ROLES))
-    organisation_id = Id()
-    restaurant_id = Id()
+class SignIn(Schema):
+    login = Text(required=True, max_length=200)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
-    @validates_schema
-    def scope_fits_role(self, data, **kwargs):
-        """Each scoped role names its one id; no role names another's."""
-        role = data.get("role")
-        errors = {}
-        for scoped_role in (auth.ORGANISATION, auth.RESTAURANT):
-            claim = auth.SCOPE_CLAIMS[scoped_role]
-            if role == scoped_role and claim not in data:
-                errors[claim] = [f"required for the {scoped_role} role"]
-            if role != scoped_role and claim in data:
-                errors[claim] = [f"only for the {scoped_role} role"]
-        if errors:
-            raise ValidationError(errors)
+
+class RefreshRequest(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class Activation(Schema):
@@ -164,6 +152,43 @@ class ImportQuery(Schema):
 
 
 # -- answers that must not carry more than they say ----------------------------------------
+
+class Tokens(Schema):
+    """A session's tokens: the access token for each request, the refresh token to renew it."""
+
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    refresh_token = fields.String()
+    refresh_expires_at = fields.String()
+    role = fields.String()
+
+
+class StaffTokens(Tokens):
+    organisation_id = fields.String()
+    restaurant_id = fields.String()
+    # Operators only: the regions they may act in, empty for every region.
+    region_ids = fields.List(fields.String())
+
+
+class DeviceTokens(Tokens):
+    household_id = fields.String()
+    region_id = fields.String()
+    organisation_id = fields.String()
+
+
+class SignedOut(Schema):
+    signed_out = fields.Boolean()
+
+
+class NewActivationCode(Schema):
+    """A household's new code; every app activated before it must be activated again."""
+
+    household_id = fields.String(attribute="id")
+    activation_code = fields.String()
+    activation_code_expires_at = fields.String()
+    apps_signed_out = fields.Integer()
+
 
 class RedemptionAnswer(Schema):
     """What the counter sees: the outcome and the money, never who the household is.
@@ -331,24 +356,58 @@ class CardBlockAnswer(OrganisationHousehold):
     in_force_at_counter = fields.Boolean()
 
 
+# -- the access trail of personal data ---------------------------------------------------------
+
+class AccessReasonHeader(Schema):
+    """Why staff open a household's records, in their words: up to 200 characters.
+
+    Sent percent-encoded (UTF-8) so that Japanese travels in a header; plain ASCII as it is.
+    """
+
+    reason = Text(data_key="X-Access-Reason", max_length=200)
+
+
+class TrailQuery(Schema):
+    """A page of the trail, narrowed by household and time; ``after`` is the last record id
+    of the page before."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    household_id = Id()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+    after = fields.Integer(validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class AccessRecord(Schema):
+    """Who read or changed which households' personal data, when and why: names, no values."""
+
+    record_id = fields.Integer()
+    at = fields.String()
+    organisation_id = fields.String()
+    region_id = fields.String()
+    actor = fields.String()
+    purpose = fields.String()
+    reason = fields.String(allow_none=True)
+    action = fields.String()
+    household_ids = fields.List(fields.String())
+    # Named ``fields`` in the answer; the attribute would hide marshmallow's module here.
+    field_names = fields.List(fields.String(), attribute="fields", data_key="fields")
+    correlation_id = fields.String(allow_none=True)
+
+
+class TrailPage(Schema):
+    records = fields.List(fields.Nested(AccessRecord))
+    # Ask again with ``after`` set to this for the next page; null on the last page.
+    next_after = fields.Integer(allow_none=True)
+
+
 # -- answers of the gateway's own --------------------------------------------------------------
 
 class Health(Schema):
     status = fields.String()
-
-
-class Token(Schema):
-    access_token = fields.String()
-    token_type = fields.String(metadata={"example": "Bearer"})
-    expires_in = fields.Integer(metadata={"description": "seconds"})
-
-
-class AppToken(Token):
-    """The household's token, and whose records it reaches."""
-
-    household_id = fields.String()
-    region_id = fields.String()
-    organisation_id = fields.String()
 
 
 class FieldError(Schema):

@@ -65,12 +65,11 @@ def test_invalid_utf8_is_a_400(gateway, services):
     assert response.json()["code"] == "invalid_json"
 
 
-def test_a_staff_token_request_with_a_boolean_for_an_id_names_the_field(gateway, ids):
-    response = gateway.post("/v1/auth/token", json={
-        "api_key": ids.bootstrap_key, "role": "organisation", "organisation_id": True})
+def test_a_sign_in_with_a_number_for_a_login_names_the_field(gateway, ids):
+    response = gateway.post("/v1/auth/sign-in", json={"login": 12345, "password": ids.password})
 
     assert response.status_code == 422
-    assert set(fields_named(response)) == {"organisation_id"}
+    assert set(fields_named(response)) == {"login"}
 
 
 @pytest.mark.parametrize("raw, why", [
