@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
-from nameko.exceptions import ContainerBeingKilled, UnknownService
+from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException
 
 from shokudo_common.errors import ShokudoError
@@ -124,6 +124,8 @@ ROUTING_PROBLEMS = {
 
 
 BROKER_ERRORS = (ConnectionError, OperationalError, AMQPError)
+# What SQLAlchemy raises in a service when PostgreSQL refuses or drops its connection.
+DATABASE_UNAVAILABLE = ("OperationalError",)
 
 
 def describe(error):
@@ -143,6 +145,13 @@ def describe(error):
         return _unavailable(Problem(503, "service_unavailable",
                                     "the platform's message broker cannot be reached; try "
                                     "again shortly with the same Idempotency-Key"))
+
+    # A service's database is unreachable or out of connections: a passing state, like the
+    # broker's. Anything else a service did not expect stays a 500 below.
+    if isinstance(error, RemoteError) and error.exc_type in DATABASE_UNAVAILABLE:
+        return _unavailable(Problem(503, "service_unavailable",
+                                    "a service's database cannot be reached; try again shortly "
+                                    "with the same Idempotency-Key"))
 
     # This gateway replica is shutting down; another one will answer.
     if isinstance(error, ContainerBeingKilled):

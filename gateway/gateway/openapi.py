@@ -56,6 +56,7 @@ CODE_STATUS = {
     "idempotency_key_reused": 409,
     "household_not_active": 409,
     "month_not_over": 409,
+    "no_ticket": 409,
     "no_cards_to_print": 409,
     "restaurant_status_conflict": 409,
     "statement_closed": 409,

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RemoteError, UnknownService
 
 from shokudo_common.errors import Conflict, InvalidInput, Unavailable
 
@@ -268,6 +268,21 @@ def test_one_service_failing_the_region_summary_makes_it_a_503(
     error = assert_error(response, 503, "service_unavailable")
     assert error["details"]["service"] == "redemption"
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_service_whose_database_is_away_is_a_503_and_any_other_fault_a_500(
+        gateway, services, token_for, ids):
+    path = f"/v1/regions/{ids.region}/program"
+    services.issuance.get_program = fail_with(RemoteError(
+        "OperationalError", "(psycopg2.OperationalError) FATAL: sorry, too many clients"))
+    away = gateway.get(path, token=token_for("operator"))
+    services.issuance.get_program = fail_with(RemoteError("KeyError", "'amount_yen'"))
+    broken = gateway.get(path, token=token_for("operator"))
+
+    assert_error(away, 503, "service_unavailable")
+    assert "psycopg2" not in away.text and "clients" not in away.text
+    assert int(away.headers["Retry-After"]) >= 1
+    assert_error(broken, 500, "internal_error")
 
 
 def test_a_service_with_no_replica_running_is_a_503(gateway, services, token_for, ids):

@@ -12,7 +12,7 @@ class HouseholdRoutes:
         return self.redemption.get_balance(caller.household_id)
 
     @route("POST", "/v1/app/me/qr", serves=HOUSEHOLD_ONLY, answer=passthrough.QrToken,
-           errors=("household_not_found",))
+           errors=("household_not_found", "no_ticket"))
     def my_qr_token(self, request, caller):
         return self.redemption.issue_qr_token(caller.household_id)
 

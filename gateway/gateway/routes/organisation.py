@@ -82,7 +82,7 @@ class OrganisationRoutes:
     @route("POST",
            "/v1/organisations/<organisation_id>/households/<household_id>/activation-code",
            serves=ORGANISATION_STAFF, answer=schemas.NewActivationCode,
-           errors=("household_not_found",))
+           errors=("household_not_found", "household_withdrawn", "household_channel_mismatch"))
     def new_activation_code(self, request, caller, organisation_id, household_id):
         """A new code for the household's app (a lost phone): its apps must activate again.
 
