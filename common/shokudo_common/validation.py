@@ -10,6 +10,7 @@ each field.
 
 import re
 import unicodedata
+from datetime import timedelta
 
 from marshmallow import ValidationError, fields, validate
 
@@ -136,3 +137,23 @@ class RegionId(fields.String):
 class Id(fields.String):
     def __init__(self, **kwargs):
         super().__init__(validate=validate.Regexp(UUID, error="must be an id (UUID)"), **kwargs)
+
+
+# Offsets in use on Earth run from -12:00 to +14:00; PostgreSQL refuses beyond ±15:59.
+MAX_OFFSET = timedelta(hours=14)
+
+
+class Instant(fields.AwareDateTime):
+    """A moment with its offset, as ISO 8601, in the years 2000 to 2999 and a real offset.
+
+    Anything wider (year 0296, an offset of -22:50) would be refused by PostgreSQL further on,
+    as a 500; this says so as a 422 naming the field.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= moment.year <= 2999:
+            raise ValidationError("must be in the years 2000 to 2999")
+        if abs(moment.utcoffset()) > MAX_OFFSET:
+            raise ValidationError("must have a UTC offset between -14:00 and +14:00")
+        return moment

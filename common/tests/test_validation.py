@@ -4,7 +4,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Text, Yen, load
+from shokudo_common.validation import Instant, Text, Yen, load
 
 
 class Bill(Schema):
@@ -79,3 +79,21 @@ def test_a_body_that_is_not_an_object_names_the_body():
     with pytest.raises(InvalidInput) as raised:
         load(Bill(), ["not", "an", "object"])
     assert raised.value.details == {"fields": {"body": ["must be a JSON object"]}}
+
+
+class Window(Schema):
+    since = Instant()
+
+
+@pytest.mark.parametrize("moment", [
+    "0296-10-03T04:41:43Z", "3311-08-11T14:20:23-17:00", "2137-12-22T18:20:09-22:50",
+    "2026-03-01T00:00:00", "yesterday",
+])
+def test_an_instant_outside_the_years_or_offsets_in_use_is_refused(moment):
+    with pytest.raises(InvalidInput) as raised:
+        load(Window(), {"since": moment})
+    assert set(raised.value.details["fields"]) == {"since"}
+
+
+def test_an_instant_with_a_real_offset_passes():
+    assert load(Window(), {"since": "2026-03-01T09:00:00+09:00"})["since"].hour == 9

@@ -14,7 +14,7 @@ from marshmallow import (
 )
 
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Id, RegionId, Text, Yen
+from shokudo_common.validation import Id, Instant, RegionId, Text, Yen
 
 from gateway import auth
 
@@ -375,8 +375,8 @@ class TrailQuery(Schema):
         unknown = EXCLUDE
 
     household_id = Id()
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = Instant()
+    until = Instant()
     after = fields.Integer(validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 

@@ -11,7 +11,7 @@ import unicodedata
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from shokudo_common.validation import Id, RegionId, Text
+from shokudo_common.validation import Id, Instant, RegionId, Text
 
 from enrollment import domain
 
@@ -225,8 +225,8 @@ class TrailQuery(Schema):
     organisation_id = Id(allow_none=True, load_default=None)
     region_id = RegionId(allow_none=True, load_default=None)
     household_id = Id(allow_none=True, load_default=None)
-    since = fields.AwareDateTime(allow_none=True, load_default=None)
-    until = fields.AwareDateTime(allow_none=True, load_default=None)
+    since = Instant(allow_none=True, load_default=None)
+    until = Instant(allow_none=True, load_default=None)
     after = fields.Integer(strict=True, allow_none=True, load_default=None,
                            validate=validate.Range(min=0))
     limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 500))
