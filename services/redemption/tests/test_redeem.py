@@ -226,7 +226,8 @@ def test_declines_are_recorded_without_the_household_and_counted_by_reason(
         service, world, restaurant, session):
     def declined_count():
         return REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
-                                         {"reason": "unknown_card_or_token"}) or 0
+                                         {"reason": "unknown_card_or_token",
+                                          "region_id": REGION}) or 0
 
     before = declined_count()
 
