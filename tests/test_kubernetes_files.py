@@ -157,14 +157,21 @@ def test_a_disruption_takes_at_most_one_replica_of_each_component(objects, compo
 
 
 @by_service
-def test_each_service_scales_on_the_depth_of_its_own_rpc_queue(objects, component):
+def test_each_service_scales_on_the_depth_of_every_queue_it_consumes(objects, component):
+    """Its RPC queue and each event queue its handlers read, as the code declares them."""
+    from shokudo_common.topology import SERVICE_CLASSES, event_queues, load
+
+    service_cls, = [load(path) for path in SERVICE_CLASSES
+                    if path.startswith(f"{component.name}.")]
+    consumed = {f"rpc-{component.name}"} | {queue.name for queue in event_queues(service_cls)}
     scaled = objects[("ScaledObject", component.name)]
     assert scaled["spec"]["scaleTargetRef"]["name"] == component.name
     assert scaled["spec"]["minReplicaCount"] >= 2
     assert scaled["spec"]["maxReplicaCount"] >= scaled["spec"]["minReplicaCount"]
-    queue_trigger, = [t for t in scaled["spec"]["triggers"] if t["type"] == "rabbitmq"]
-    assert queue_trigger["metadata"]["queueName"] == f"rpc-{component.name}"
-    assert ("TriggerAuthentication", queue_trigger["authenticationRef"]["name"]) in objects
+    queue_triggers = [t for t in scaled["spec"]["triggers"] if t["type"] == "rabbitmq"]
+    assert sorted(t["metadata"]["queueName"] for t in queue_triggers) == sorted(consumed)
+    for trigger in queue_triggers:
+        assert ("TriggerAuthentication", trigger["authenticationRef"]["name"]) in objects
     # KEDA owns the autoscaler; a second one would fight it.
     assert ("HorizontalPodAutoscaler", component.name) not in objects
     assert "replicas" not in objects[("Deployment", component.name)]["spec"]
