@@ -304,7 +304,8 @@ def test_migrate_brings_every_database_to_head_and_declares_the_queues(tmp_path)
     from shokudo_common.topology import SERVICE_CLASSES, event_queues, load
 
     management = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
-    vhost, auth = "shokudo-deploy-tests", ("guest", "guest")
+    # Named after this run, so that two engineers' runs on one machine never clash.
+    vhost, auth = f"shokudo-deploy-tests-{os.getpid()}", ("guest", "guest")
     requests.delete(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10)
     requests.put(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10).raise_for_status()
     requests.put(f"{management}/api/permissions/{vhost}/guest", auth=auth, timeout=10,
@@ -313,7 +314,7 @@ def test_migrate_brings_every_database_to_head_and_declares_the_queues(tmp_path)
 
     admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
                           isolation_level="AUTOCOMMIT")
-    names = {c.name: f"shokudo_deploytest_{c.name}" for c in SERVICES}
+    names = {c.name: f"shokudo_deploytest_{c.name}_{os.getpid()}" for c in SERVICES}
     with admin.connect() as connection:
         for name in names.values():
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
