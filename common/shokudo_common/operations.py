@@ -30,7 +30,7 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from shokudo_common import gauges
-from shokudo_common.errors import ShokudoError
+from shokudo_common.errors import ShokudoError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,10 @@ TIMEOUT_CONFIG_KEY = "HEALTH_CHECK_TIMEOUT_SECONDS"
 
 # Golden signals with one name across services (nameko-prometheus prefixes its metrics with
 # the service's name and does not count failures): traffic and latency from the histogram,
-# errors from the outcome. A refusal the caller caused (a ShokudoError: invalid input, not
-# found, conflict) is "refused", not an error of ours.
+# errors from the outcome. A refusal the caller caused (invalid input, not found, conflict…)
+# is "refused", not an error of ours; Unavailable (a service behind did not answer) is one.
+# The gateway turns every failure into a response, so its outcomes are all "ok": its errors
+# are in gateway_http_requests_total by status code.
 ENTRYPOINT_CALLS = Counter(
     "shokudo_entrypoint_calls_total",
     "Entrypoint calls (RPC, event handler, timer, HTTP) by outcome: ok, refused or error",
@@ -75,7 +77,9 @@ class EntrypointMetrics(DependencyProvider):
 def outcome_of(exc_info):
     if exc_info is None:
         return "ok"
-    return "refused" if isinstance(exc_info[1], ShokudoError) else "error"
+    error = exc_info[1]
+    refused = isinstance(error, ShokudoError) and not isinstance(error, Unavailable)
+    return "refused" if refused else "error"
 
 
 class Readiness(DependencyProvider):

@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
-from shokudo_common.errors import NotFound
-from shokudo_common.operations import OperationalEndpoints
+from shokudo_common.errors import NotFound, Unavailable
+from shokudo_common.operations import OperationalEndpoints, outcome_of
 
 PORTS = itertools.count(int(os.environ.get("SHOKUDO_IT_PORT_BASE", "18000")) + 90)
 UNREACHABLE_BROKER = "pyamqp://guest:guest@127.0.0.1:1//"
@@ -161,3 +161,13 @@ def test_entrypoint_calls_are_counted_by_outcome_and_timed(start, config):
     assert calls("answer", "ok") == 2 and timed("answer") == 2
     assert calls("refuse", "refused") == 1 and calls("refuse", "error") == 0
     assert calls("break_down", "error") == 1 and timed("break_down") == 1
+
+
+@pytest.mark.parametrize("error, outcome", [
+    (None, "ok"),
+    (NotFound("nothing_here", "there is nothing here"), "refused"),
+    (Unavailable("service_unavailable", "a service behind did not answer"), "error"),
+    (RuntimeError("a bug of ours"), "error"),
+])
+def test_outcomes_tell_refusals_from_errors_of_ours(error, outcome):
+    assert outcome_of(None if error is None else (type(error), error, None)) == outcome
