@@ -92,9 +92,12 @@ ROWS = [
         ("Deliveries per minute by channel and outcome", "timeseries", "short",
          ["sum by (channel, outcome) (rate(shokudo_notification_deliveries_total[5m])) * 60"
           "|{{channel}} {{outcome}}"]),
-        ("Failed deliveries by template (last hour)", "timeseries", "short",
-         ['sum by (channel, template) (increase(shokudo_notification_deliveries_total'
-          '{outcome!="sent"}[1h]))|{{channel}} {{template}}']),
+        ("Messages that reached no one, by template (last hour)", "timeseries", "short",
+         ['sum by (channel, template, outcome) (increase(shokudo_notification_deliveries_total'
+          '{outcome=~"failed|skipped"}[1h]))|{{channel}} {{template}} {{outcome}}']),
+        ("Tries to be repeated (retry) per minute", "timeseries", "short",
+         ['sum by (channel) (rate(shokudo_notification_deliveries_total{outcome="retry"}[5m]))'
+          " * 60|{{channel}}"]),
     ]),
 ]
 
