@@ -41,6 +41,8 @@ def matrix(ids, fresh_refresh_token):
     sign_in = {"json": {"login": "operator", "password": ids.password}}
     return {
         ("GET", "/health"): (ANYONE, {}),
+        ("GET", "/health/live"): (ANYONE, {}),
+        ("GET", "/health/ready"): (ANYONE, {}),
         ("GET", "/metrics"): (ANYONE, {}),
         ("POST", "/v1/auth/sign-in"): (ANYONE, sign_in),
         ("POST", "/v1/auth/refresh"): (
