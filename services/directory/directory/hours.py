@@ -8,8 +8,8 @@ The format, as nominations and ``demo/data/restaurants.json`` write it: each wee
 
 A day left out or empty is a closed day (定休日). A span whose closing time is not after its
 opening time runs past midnight and belongs to the day it starts on: Saturday 17:00–01:00
-keeps the restaurant open until 01:00 on Sunday; 11:00–00:00 closes at midnight. A span may
-not open and close at the same minute, and two spans may not overlap.
+keeps the restaurant open until 01:00 on Sunday; 11:00–00:00 closes at midnight; a span that
+closes when it opens lasts 24 hours (00:00–00:00 is open all day). Two spans may not overlap.
 
 For searching, the spans become minutes of the week (Monday 00:00 is 0): Saturday 17:00–01:00
 is [8220, 8700). A span past Sunday midnight wraps round to Monday morning. The database
@@ -51,14 +51,7 @@ def _wrapped(start, end):
 def problems(opening_hours):
     """What is wrong with well-formed hours as a whole, as {weekday: [message]}."""
     found = {}
-    for name in WEEKDAYS:
-        for span in opening_hours.get(name) or []:
-            if span["opens"] == span["closes"]:
-                found.setdefault(name, []).append(
-                    f"{span['opens']}: a span cannot open and close at the same time")
-
-    spans = week_spans({name: [span for span in opening_hours.get(name) or []
-                               if span["opens"] != span["closes"]] for name in WEEKDAYS})
+    spans = week_spans(opening_hours)
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
             day = WEEKDAYS[start // MINUTES_PER_DAY]
@@ -102,7 +95,13 @@ def readable_ja(opening_hours):
 def _readable_spans(spans):
     if not spans:
         return "定休日"
-    return "、".join(f"{span['opens']}〜{_closing(span)}" for span in spans)
+    return "、".join(_readable_span(span) for span in spans)
+
+
+def _readable_span(span):
+    if span["opens"] == span["closes"]:
+        return f"{span['opens']}から24時間"
+    return f"{span['opens']}〜{_closing(span)}"
 
 
 def _closing(span):

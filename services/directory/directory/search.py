@@ -17,8 +17,11 @@ sorts by distance. "Open now" is a containment test on the restaurant's minutes 
 import json
 import math
 import unicodedata
+from functools import partial
 
 from sqlalchemy import text
+
+from directory import hours
 
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE_OF_LATITUDE = 111_195.0
@@ -37,6 +40,16 @@ def search_text(name, name_kana, area, address):
     """What a restaurant's text search runs against (see the module docstring)."""
     return FIELD_SEPARATOR.join(fold(value).replace(FIELD_SEPARATOR, "")
                                 for value in (name, name_kana, area, address))
+
+
+def derived_fields(restaurant):
+    """What the search reads, derived from a restaurant's details (a dict or a row)."""
+    field = restaurant.get if isinstance(restaurant, dict) else partial(getattr, restaurant)
+    return {
+        "search_text": search_text(field("name"), field("name_kana"), field("area"),
+                                   field("address")),
+        "open_week": hours.as_multirange(field("opening_hours")),
+    }
 
 
 def query_words(query):

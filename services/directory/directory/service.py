@@ -200,6 +200,5 @@ class DirectoryService(OperationalEndpoints):
 
 def derive_search_fields(restaurant):
     """Keep what the nearby search reads in step with the fields it is derived from."""
-    restaurant.search_text = search.search_text(restaurant.name, restaurant.name_kana,
-                                                restaurant.area, restaurant.address)
-    restaurant.open_week = hours.as_multirange(restaurant.opening_hours)
+    for name, value in search.derived_fields(restaurant).items():
+        setattr(restaurant, name, value)

@@ -65,18 +65,26 @@ def test_hours_read_in_plain_japanese_with_days_put_together():
         "月・火 11:00〜24:00 / 水〜日 定休日")
 
 
-def test_overlapping_spans_and_empty_spans_are_refused_by_day():
+def test_overlapping_spans_are_refused_on_the_day_the_later_one_starts():
     with pytest.raises(InvalidInput) as raised:
         load(OpeningHours(), {
-            "mon": [{"opens": "11:00", "closes": "11:00"}],
+            "mon": [{"opens": "11:00", "closes": "15:00"}, {"opens": "14:00", "closes": "20:00"}],
             "fri": [{"opens": "17:00", "closes": "02:00"}],
             "sat": [{"opens": "01:00", "closes": "03:00"}],
         })
 
     problems = raised.value.details["fields"]
     assert set(problems) == {"mon", "sat"}
-    assert "same time" in problems["mon"][0]
     assert "overlap" in problems["sat"][0]
+
+
+def test_a_span_that_closes_when_it_opens_lasts_24_hours():
+    all_day = {day: [{"opens": "00:00", "closes": "00:00"}] for day in hours.WEEKDAYS}
+
+    assert load(OpeningHours(), all_day) == all_day
+    assert hours.week_spans(all_day) == [(day * 1440, (day + 1) * 1440) for day in range(7)]
+    assert hours.is_open(all_day, datetime(2026, 12, 6, 3, 0, tzinfo=TOKYO))
+    assert hours.readable_ja(all_day) == "月〜日 00:00から24時間"
 
 
 def test_hours_in_the_demo_format_are_accepted_as_they_are():
