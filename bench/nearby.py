@@ -13,8 +13,9 @@
    ``GET /v1/regions/bench-nearby-ku/restaurants/nearby?lat=…&lon=…&radius_m=1000&open_now=true``
    from random points of the region, one after the other.
 4. Runs the very same SQL straight on psycopg2 for as long, from as many clients, as the
-   baseline, then the gateway's ``/health`` (the HTTP floor, no RPC), and prints count,
-   p50/p95/p99 of each and the ratio of the search through the gateway to the raw SQL.
+   baseline, then the gateway's ``/health`` (the HTTP floor, no RPC) and the public list of an
+   empty region (HTTP and one RPC, no real SQL), and prints count, p50/p95/p99 of each and
+   the ratio of the search through the gateway to the raw SQL.
 
 Not part of ``make test``: it measures, it does not judge (bar the exit code, 1 when the
 gateway's p99 is over the 20 ms the search must keep).
@@ -156,6 +157,17 @@ def gateway_health(gateway_url):
     return make
 
 
+def gateway_rpc_floor(gateway_url):
+    """One RPC hop with next to no SQL: the public list of a region with no restaurant."""
+
+    def make():
+        session = requests.Session()
+        url = f"{gateway_url}/v1/regions/bench-empty-ku/restaurants"
+        return lambda rng: session.get(url, timeout=10).raise_for_status()
+
+    return make
+
+
 def straight_sql(directory_db):
     """The directory's own statement, compiled for psycopg2, run with psycopg2 alone."""
     compiled = search.nearby_sql(open_now=True).compile(dialect=postgresql.psycopg2.dialect())
@@ -240,6 +252,7 @@ def main():
         gateway = summary(run_clients(clients, seconds, through_gateway(gateway_url)))
         raw = summary(run_clients(clients, seconds, straight_sql(directory_db)))
         floor = summary(run_clients(clients, seconds, gateway_health(gateway_url)))
+        rpc_floor = summary(run_clients(clients, seconds, gateway_rpc_floor(gateway_url)))
     finally:
         if stack is not None:
             stack.stop(grace_seconds=5)
@@ -248,6 +261,7 @@ def main():
     print(line("gateway (HTTP+RPC+SQL)", gateway, seconds))
     print(line("raw SQL (psycopg2)", raw, seconds))
     print(line("gateway /health floor", floor, seconds))
+    print(line("gateway + empty RPC", rpc_floor, seconds))
     print(f"ratio gateway/raw: p50 {gateway['p50'] / raw['p50']:.1f}x,"
           f" p99 {gateway['p99'] / raw['p99']:.1f}x")
     within = gateway["p99"] <= P99_BUDGET_MS
