@@ -183,9 +183,12 @@ class DirectoryService(OperationalEndpoints):
     def _local_now(self, region_id):
         zone = ZONES.get(region_id)
         if zone is None:
+            # Only a zone the program set is remembered: a region whose program is still on
+            # its way is asked again next time, not held at the default for a minute.
             known = self.db.get(RegionZone, region_id)
+            if known is not None:
+                ZONES.remember(region_id, known.time_zone)
             zone = known.time_zone if known else DEFAULT_TIME_ZONE
-            ZONES.remember(region_id, zone)
         return self.clock.now().astimezone(ZoneInfo(zone))
 
     def _active_in(self, region_id):
