@@ -1,11 +1,17 @@
-"""Support organisations' routes: their households, cards and trusted restaurants."""
+"""Support organisations' routes: their households, cards and trusted restaurants.
+
+Each route that shows or changes a household's personal data states its purpose and passes
+enrollment the accessor it records (see :mod:`gateway.trail`).
+"""
 
 import base64
 
+from werkzeug.wrappers import Response
+
 from shokudo_common.errors import InvalidInput
 
-from gateway import schemas
-from gateway.http import keyed, load_query, object_body, read_body, route
+from gateway import schemas, trail
+from gateway.http import keyed, load_body, load_query, object_body, read_body, route
 from gateway.routes.audiences import ORGANISATION_STAFF
 
 
@@ -13,33 +19,44 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
-        return 201, self.enrollment.enrol_household(organisation_id, details,
-                                                    **keyed(request, caller))
+        return 201, self.enrollment.enrol_household(
+            organisation_id, details, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.ENROLMENT))
 
     @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
-        return self.enrollment.list_households(organisation_id, status=status)
+        return self.enrollment.list_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.CASELOAD_REVIEW))
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
            serves=ORGANISATION_STAFF)
     def get_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.get_household(organisation_id, household_id)
+        return self.enrollment.get_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CASE_REVIEW))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
            serves=ORGANISATION_STAFF)
     def suspend_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.suspend_household(organisation_id, household_id)
+        return self.enrollment.suspend_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
            serves=ORGANISATION_STAFF)
     def reinstate_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.reinstate_household(organisation_id, household_id)
+        return self.enrollment.reinstate_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
            serves=ORGANISATION_STAFF)
     def withdraw_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.withdraw_household(organisation_id, household_id)
+        return self.enrollment.withdraw_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
            serves=ORGANISATION_STAFF)
@@ -49,12 +66,13 @@ class OrganisationRoutes:
         Enrollment checks the reason; who asked is the caller as admitted here, never the body.
         """
         reason = object_body(request).get("reason")
-        replaced_by = ":".join([caller.role, *caller.scope_claims().values()])
-        return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
-                                            **keyed(request, caller))
+        return self.enrollment.replace_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_REPLACEMENT))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, query=schemas.ImportQuery, answer=schemas.ImportReport,
+           errors=("import_columns_invalid", "file_not_readable", "file_too_large"))
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
@@ -64,8 +82,17 @@ class OrganisationRoutes:
                                {"fields": {"body": ["the CSV file is empty"]}})
 
         encoded = base64.b64encode(spreadsheet).decode("ascii")
-        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run,
-                                                 **keyed(request, caller))
+        return self.enrollment.import_households(
+            organisation_id, encoded, dry_run=dry_run, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_IMPORT))
+
+    @route("GET", "/v1/organisations/<organisation_id>/audit", serves=ORGANISATION_STAFF,
+           query=schemas.TrailQuery, answer=schemas.TrailPage, errors=("invalid_input",))
+    def organisation_audit(self, request, caller, organisation_id):
+        """Who read or changed the personal data of the organisation's households, and why."""
+        page = self.enrollment.access_trail(
+            trail.trail_query(request, organisation_id=organisation_id))
+        return schemas.TrailPage().dump(page)
 
     # -- organisations: restaurants they trust ---------------------------------------------
 
@@ -84,3 +111,65 @@ class OrganisationRoutes:
         organisation = self.enrollment.get_organisation(organisation_id)
         return self.directory.list_restaurants(organisation["region_id"],
                                                organisation_id=organisation_id)
+
+    # -- organisations: spreadsheets, cards and letters --------------------------------------
+
+    @route("GET", "/v1/organisations/<organisation_id>/households.csv",
+           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery)
+    def export_households(self, request, caller, organisation_id):
+        """The organisation's households as a CSV file for Excel, to edit and import again."""
+        status = load_query(schemas.HouseholdQuery(), request).get("status")
+        text = self.enrollment.export_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_EXPORT))
+        return document(text.encode("utf-8"), "text/csv", "households.csv")
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
+           serves=ORGANISATION_STAFF, answer=schemas.OrganisationHousehold, status=201,
+           errors=("card_in_use", "household_withdrawn"))
+    def issue_card(self, request, caller, organisation_id, household_id):
+        """A first card, or a card instead of the app; after a lost card was blocked, the next."""
+        return 201, self.enrollment.issue_card(
+            organisation_id, household_id, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_ISSUE))
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
+           serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
+           errors=("card_not_found", "household_channel_mismatch", "household_withdrawn"))
+    def block_card(self, request, caller, organisation_id, household_id):
+        """A lost card refused at the counter at once, before a new one is issued."""
+        reason = load_body(schemas.CardBlockBody(), request)["reason"]
+        return self.enrollment.block_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_BLOCK))
+
+    @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
+           query=schemas.CardSheetQuery,
+           errors=("card_not_found", "household_not_active", "household_channel_mismatch",
+                   "no_cards_to_print"))
+    def card_sheet(self, request, caller, organisation_id):
+        """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
+        household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")
+        sheet = self.enrollment.card_sheet(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CARD_PRINTING))
+        return document(base64.b64decode(sheet["pdf_base64"]), "application/pdf", "cards.pdf")
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
+           serves=ORGANISATION_STAFF,
+           errors=("household_channel_mismatch", "household_withdrawn"))
+    def app_letter(self, request, caller, organisation_id, household_id):
+        """A letter (A4 PDF) with a fresh activation code; the code given before stops working."""
+        letter = self.enrollment.app_letter(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.APP_LETTER))
+        return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
+                        "app-letter.pdf")
+
+
+def document(content, mimetype, filename):
+    """A file to save or print; never kept by a browser or proxy, as it names families."""
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })

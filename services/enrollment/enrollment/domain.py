@@ -151,3 +151,12 @@ def new_card_number():
         str(secrets.randbelow(10)) for _ in range(CARD_NUMBER_LENGTH - 2)
     )
     return payload + luhn_check_digit(payload)
+
+
+def format_card_number(number):
+    """4539 1234 5678 9012, as printed on the card and read out over the phone."""
+    return " ".join(number[start:start + 4] for start in range(0, len(number), 4))
+
+
+# Why a card is blocked without a new one yet: the same codes as for a replacement.
+CARD_BLOCK_REASONS = CARD_REPLACEMENT_REASONS

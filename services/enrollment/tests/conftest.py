@@ -9,6 +9,7 @@ from shokudo_common.testing import database_fixtures, outbox_writer
 from enrollment.models import Base
 from enrollment.service import EnrollmentService
 
+CORRELATION_ID = "c0ffee00-0000-4000-8000-000000000001"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "enrollment" / "migrations"
 
 
@@ -44,6 +45,9 @@ class FakeCounter:
     def card_replacement(self, blocked, issued):
         return self._push("card_replacement", blocked, issued)
 
+    def card_blocked(self, blocked, region_id):
+        return self._push("card_block", blocked, region_id)
+
     def _push(self, change, *facts):
         self.pushed.append((change, *facts))
         if self.on_push is not None:
@@ -58,4 +62,5 @@ def counter():
 
 @pytest.fixture
 def service(session, counter):
-    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer(), counter=counter)
+    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer(), counter=counter,
+                          correlation=CORRELATION_ID)
