@@ -79,7 +79,7 @@ HEADER = ParagraphStyle("header", parent=CELL, textColor=colors.white)
 
 # Area is the heading above each table, so the tables leave it out.
 PDF_COLUMNS = [(key, title) for key, title in COLUMNS if key != "area"]
-WIDTHS = [34 * mm, 28 * mm, 36 * mm, 22 * mm, 36 * mm, 26 * mm]
+WIDTHS = [32 * mm, 26 * mm, 34 * mm, 25 * mm, 39 * mm, 26 * mm]
 
 
 def pdf_bytes(region_id, restaurants, printed_on):
@@ -107,14 +107,24 @@ def pdf_bytes(region_id, restaurants, printed_on):
     return out.getvalue()
 
 
+def _cell(key, value):
+    # A phone number stays one line (a paragraph in CJK wrapping would break it anywhere);
+    # each group of days of the hours gets a line of its own.
+    if key == "phone":
+        return value
+    text = escape(value)
+    return Paragraph(text.replace(" / ", "<br/>") if key == "hours" else text, CELL)
+
+
 def _table(lines):
     rows = [[Paragraph(escape(title), HEADER) for _, title in PDF_COLUMNS]]
-    rows += [[Paragraph(escape(line[key]), CELL) for key, _ in PDF_COLUMNS] for line in lines]
+    rows += [[_cell(key, line[key]) for key, _ in PDF_COLUMNS] for line in lines]
     table = Table(rows, colWidths=WIDTHS, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#3b6e8f")),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa7b0")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (0, 1), (-1, -1), FONT, CELL.fontSize),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f1f5f8")]),
     ]))
     return table
