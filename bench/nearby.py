@@ -17,8 +17,8 @@
    empty region (HTTP and one RPC, no real SQL), and prints count, p50/p95/p99 of each and
    the ratio of the search through the gateway to the raw SQL.
 
-Not part of ``make test``: it measures, it does not judge (bar the exit code, 1 when the
-gateway's p99 is over the 20 ms the search must keep).
+Not part of ``make test``: it measures and says whether the gateway's p99 kept the 20 ms the
+search must keep, but it exits 0 either way (the figures depend on the machine's load).
 """
 
 import os
@@ -266,7 +266,7 @@ def main():
           f" p99 {gateway['p99'] / raw['p99']:.1f}x")
     within = gateway["p99"] <= P99_BUDGET_MS
     print(f"p99 through the gateway {'within' if within else 'OVER'} {P99_BUDGET_MS:.0f} ms")
-    return 0 if within else 1
+    return 0
 
 
 if __name__ == "__main__":
