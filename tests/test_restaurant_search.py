@@ -25,14 +25,13 @@ def restaurant(name, kana, metres_north, opening_hours, flags=()):
 
 
 @pytest.fixture(scope="module")
-def region(gateway, operator):
+def region(gateway, operator, staff):
     operator.put(f"/v1/regions/{REGION}/program", {"name": "ファインダー区", "time_zone": ZONE})
     organisation = operator.post(f"/v1/regions/{REGION}/organisations", {
         "name": "NPO法人ファインダー", "household_cap": 5, "contact_email": "f@example.org",
         "contact_phone": "03-0000-0009",
     })
-    staff = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "organisation", organisation_id=organisation["id"]))
+    organisation_staff = staff("organisation", organisation_id=organisation["id"])
     nominations = [
         restaurant("いつでも亭", "イツデモテイ", 600,
                    {day: [{"opens": "00:00", "closes": "00:00"}] for day in EVERY_DAY},
@@ -40,10 +39,10 @@ def region(gateway, operator):
         restaurant("休業食堂", "キュウギョウショクドウ", 200, {}),
     ]
     for nomination in nominations:
-        nominated = staff.post(f"/v1/organisations/{organisation['id']}/restaurants",
-                               nomination)
+        nominated = organisation_staff.post(
+            f"/v1/organisations/{organisation['id']}/restaurants", nomination)
         operator.post(f"/v1/restaurants/{nominated['id']}/approve")
-    return {"organisation": organisation, "staff": staff}
+    return {"organisation": organisation, "staff": organisation_staff}
 
 
 def nearby(gateway, **query):

@@ -26,6 +26,7 @@ CARD_ISSUE = "card_issue"
 CARD_BLOCK = "card_block"
 CARD_PRINTING = "card_printing"
 APP_LETTER = "app_letter"
+ACTIVATION_CODE = "activation_code"
 
 
 def actor(caller):
