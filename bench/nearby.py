@@ -6,8 +6,8 @@
 1. Seeds 10,000 active restaurants in a scratch region (``bench-nearby-ku``, about 10 km
    across) through the directory's own checks and derived fields (``directory.bulk``), in one
    multi-row insert.
-2. Starts the directory and the gateway as processes, on databases ``shokudo_bench_*``, a
-   RabbitMQ vhost ``shokudo-bench`` and ports ``BENCH_PORT_BASE`` (18700) and up, unless
+2. Starts the directory and the gateway as processes, on databases ``shokudo_nearby_*``, a
+   RabbitMQ vhost ``shokudo-nearby`` and ports ``BENCH_PORT_BASE`` (18700) and up, unless
    ``BENCH_GATEWAY_URL`` and ``BENCH_DIRECTORY_DB`` name a running stack to use instead.
 3. For ``BENCH_SECONDS`` (10), ``BENCH_CLIENTS`` (4) clients each send
    ``GET /v1/regions/bench-nearby-ku/restaurants/nearby?lat=…&lon=…&radius_m=1000&open_now=true``
@@ -47,7 +47,8 @@ HALF_SIZE_DEGREES = (0.045, 0.055)   # about 5 km each way
 RADIUS_M = 1000
 P99_BUDGET_MS = 20.0
 ORGANISATION = "00000000-0000-4000-8000-00000000be0c"
-NAME = "shokudo_bench"
+# A stack name of its own: preparing a stack drops every database of its prefix first.
+NAME = "shokudo_nearby"
 
 LUNCH = [{"opens": "11:00", "closes": "15:00"}]
 EVENING_PAST_MIDNIGHT = [{"opens": "17:00", "closes": "01:00"}]
