@@ -67,6 +67,7 @@ CODE_STATUS = {
     "invalid_input": 422,
     "period_not_started": 422,
     "rate_limited": 429,
+    "not_ready": 503,
     "too_many_failed_lookups": 429,
 }
 
@@ -98,7 +99,7 @@ RESPONSE_HEADERS = {
 }
 
 # Answered by the gateway alone: no service behind them can be away.
-GATEWAY_ONLY = {"/health", "/metrics", "/openapi.json", "/docs"}
+GATEWAY_ONLY = {"/health", "/health/live", "/metrics", "/openapi.json", "/docs"}
 PATH_VALUE = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 IDS = set(schemas.PATH_IDS)
 

@@ -12,6 +12,7 @@ from shokudo_common.rpc import ServiceRpc
 from gateway.auth import Tokens
 from gateway.routes.documentation import DocumentationRoutes
 from gateway.routes.household import HouseholdRoutes
+from gateway.routes.lists import RestaurantListRoutes
 from gateway.routes.operations import OperationsRoutes
 from gateway.routes.operator import OperatorRoutes
 from gateway.routes.organisation import OrganisationRoutes
@@ -23,7 +24,8 @@ from gateway.throttle import RateLimits
 
 
 class GatewayService(OperationsRoutes, DocumentationRoutes, SignInRoutes, PublicRoutes,
-                     OperatorRoutes, OrganisationRoutes, RestaurantRoutes, HouseholdRoutes):
+                     OperatorRoutes, OrganisationRoutes, RestaurantRoutes, HouseholdRoutes,
+                     RestaurantListRoutes):
     name = "gateway"
 
     correlation = CorrelationId()
