@@ -4,7 +4,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Instant, Text, Yen, load
+from shokudo_common.validation import Instant, Latitude, Longitude, Text, Yen, load
 
 
 class Bill(Schema):
@@ -97,3 +97,21 @@ def test_an_instant_outside_the_years_or_offsets_in_use_is_refused(moment):
 
 def test_an_instant_with_a_real_offset_passes():
     assert load(Window(), {"since": "2026-03-01T09:00:00+09:00"})["since"].hour == 9
+
+
+class Place(Schema):
+    latitude = Latitude()
+    longitude = Longitude()
+
+
+def test_coordinates_are_kept_to_a_centimetre_and_the_tiniest_floats_become_zero():
+    assert load(Place(), {"latitude": -5e-324, "longitude": 139.767125123456}) == {
+        "latitude": 0.0, "longitude": 139.7671251}
+
+
+@pytest.mark.parametrize("place", [{"latitude": 90.5}, {"longitude": -180.01},
+                                   {"latitude": True}, {"longitude": "east"}])
+def test_coordinates_off_the_earth_or_not_numbers_are_refused(place):
+    with pytest.raises(InvalidInput) as raised:
+        load(Place(), place)
+    assert set(raised.value.details["fields"]) == set(place)

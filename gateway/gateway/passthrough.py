@@ -14,7 +14,7 @@ answers towards restaurants and the public, which are filtered, are in :mod:`gat
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from shokudo_common.validation import Text, Yen
+from shokudo_common.validation import Latitude, Longitude, Text, Yen
 
 # Copied limits and choices of the services (see the module docstring).
 PHONE = r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$"
@@ -224,8 +224,8 @@ class NominationBody(Schema):
     name_kana = Text(required=True, metadata={"description": "in kana"})
     address = Text(required=True, max_length=300)
     area = Text(max_length=100)
-    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
-    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
     phone = fields.String(required=True, validate=validate.Regexp(PHONE))
     opening_hours = fields.Nested(OpeningHours, required=True)
     flags = fields.List(fields.String(validate=validate.OneOf(RESTAURANT_FLAGS)))

@@ -14,7 +14,7 @@ from marshmallow import (
 )
 
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Id, Instant, RegionId, Text, Yen
+from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
 
 from gateway import auth
 
@@ -426,8 +426,8 @@ class NearbyQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    lat = Latitude(required=True)
+    lon = Longitude(required=True)
     radius_m = fields.Integer(validate=validate.Range(1, 20_000),
                               metadata={"description": "metres, 2000 unless given"})
     open_now = fields.Boolean(load_default=False)
