@@ -123,3 +123,34 @@ class CardReplacement(Base):
         CheckConstraint("old_card_number <> new_card_number",
                         name="card_replacement_new_card"),
     )
+
+
+class Concern(Base):
+    """Something a partner restaurant noticed about a child (気づき), for the organisation that
+    referred the household. The restaurant is named; it never learns which household it is.
+
+    The id is the one redemption gave the concern when it announced it, so the fact delivered
+    twice is kept once.
+    """
+
+    __tablename__ = "concerns"
+
+    id = Column(String(36), primary_key=True)
+    organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False)
+    region_id = Column(String(64), nullable=False)
+    restaurant_id = Column(String(36), nullable=False)
+    redemption_id = Column(String(36), nullable=False)
+    category = Column(String(16), nullable=False)
+    note = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False)
+    raised_at = Column(DateTime(timezone=True), nullable=False)
+    recorded_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    acknowledged_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'acknowledged', 'closed')", name="concern_status"),
+        Index("concerns_organisation_status", "organisation_id", "status"),
+        Index("concerns_restaurant", "restaurant_id"),
+    )

@@ -14,19 +14,22 @@ import logging
 from shokudo_common import idempotency
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
+from shokudo_common.errors import InvalidInput, NotFound
+from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from enrollment import domain, metrics, spreadsheet
+from enrollment import concerns, domain, metrics, spreadsheet
 from enrollment.counter import RedemptionCounter
-from enrollment.households import Register
+from enrollment.households import Register, utc_now
 from enrollment.importer import CREATED, Import, summarise
 from enrollment.models import CardReplacement, Household
 from enrollment.schemas import (
-    CardReplacementIn, CardReplacementOut, ContactsRequest, HouseholdFilter, HouseholdIn,
-    HouseholdOut, ImportRequest, OrganisationIn, OrganisationOut,
+    CardReplacementIn, CardReplacementOut, ConcernFact, ConcernFilter, ConcernRef,
+    ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest, MoveIn,
+    OrganisationIn, OrganisationOut,
 )
 
 log = logging.getLogger(__name__)
@@ -163,6 +166,77 @@ class EnrollmentService(OperationalEndpoints):
     def withdraw_household(self, organisation_id, household_id):
         return self._change_status(organisation_id, household_id, "withdraw")
 
+    @rpc
+    def move_household(self, organisation_id, household_id, to_organisation_id,
+                       idempotency_key=None):
+        """The family moved: the household becomes ``to_organisation_id``'s, in the same region,
+        with its ticket, balance, card and history. The new organisation's cap counts it.
+
+        Once this has answered, redemption holds the move (``in_force_at_counter``), so the old
+        organisation no longer sees the household's usage and the new one does.
+        """
+        request = load(MoveIn(), {"to_organisation_id": to_organisation_id})
+        keyed = idempotency.claim(self.db, "enrollment.move_household", idempotency_key, {
+            "organisation_id": organisation_id, "household_id": household_id, **request,
+        })
+        if keyed.answered:
+            return keyed.answer
+
+        register = self._register()
+        household = register.household(organisation_id, household_id)
+        source, target = self._lock_both(register, household.organisation_id,
+                                         request["to_organisation_id"])
+        household = register.household(organisation_id, household_id, lock=True)
+
+        domain.ensure_can_move(household.status, source, target)
+        register.ensure_new_ref(target.id, household.external_ref)
+        if household.status == domain.ACTIVE:
+            domain.ensure_room(target.household_cap, register.active_households(target.id))
+        change = register.move(household, target)
+        answer = keyed.remember(self.db, self._household_out(
+            household, register.current_card(household.id)))
+        self.db.commit()
+
+        in_force = self.counter.household_move(change.fact)
+        log.info("household moved", extra={
+            "household_id": household.id, "from_organisation_id": source.id,
+            "organisation_id": target.id, "in_force_at_counter": in_force,
+        })
+        return self._in_force_at_counter(answer, in_force)
+
+    # -- concerns (気づき) raised by restaurants ------------------------------------------------
+
+    @on_event("redemption", "concern_raised")
+    def on_concern_raised(self, payload):
+        """Keep a restaurant's concern for the household's organisation, once."""
+        fact = load(ConcernFact(), payload)
+        kept = concerns.record(self.db, self.outbox, fact)
+        # The note is about a child: never in a log line.
+        log.info("concern recorded" if kept else "concern already recorded", extra={
+            "concern_id": fact["concern_id"], "restaurant_id": fact["restaurant_id"],
+            "category": fact["category"],
+        })
+
+    @rpc
+    def list_concerns(self, organisation_id, status=None):
+        wanted = load(ConcernFilter(), {"status": status})
+        organisation = self._register().organisation(organisation_id)
+        return concerns.of_organisation(self.db, organisation.id, wanted["status"])
+
+    @rpc
+    def acknowledge_concern(self, organisation_id, concern_id):
+        return self._move_concern_on(organisation_id, concern_id, "acknowledge")
+
+    @rpc
+    def close_concern(self, organisation_id, concern_id):
+        return self._move_concern_on(organisation_id, concern_id, "close")
+
+    @rpc
+    def restaurant_concerns(self, restaurant_id):
+        """The concerns a restaurant raised, with their status only: no household at all."""
+        restaurant_id = load(ConcernRef(), {"id": restaurant_id})["id"]
+        return concerns.of_restaurant(self.db, restaurant_id)
+
     # -- activation codes and cards ------------------------------------------------------------
 
     @rpc
@@ -251,6 +325,32 @@ class EnrollmentService(OperationalEndpoints):
         return counts
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _move_concern_on(self, organisation_id, concern_id, action):
+        concern_id = load(ConcernRef(), {"id": concern_id})["id"]
+        concern = concerns.move_on(self.db, organisation_id, concern_id, action, utc_now())
+        self.db.commit()
+        log.info("concern status changed", extra={
+            "concern_id": concern_id, "organisation_id": organisation_id,
+            "status": concern["status"],
+        })
+        return concern
+
+    @staticmethod
+    def _lock_both(register, from_id, to_id):
+        """Lock the two organisations of a move, always in the same order, so that two moves
+        between them in opposite directions cannot wait on each other."""
+        locked = {}
+        for organisation_id in sorted({from_id, to_id}):
+            try:
+                locked[organisation_id] = register.organisation(organisation_id, lock=True)
+            except NotFound:
+                if organisation_id != to_id:
+                    raise
+                raise InvalidInput("invalid_input", "to_organisation_id: no such organisation",
+                                   {"fields": {"to_organisation_id": ["no such organisation"]}}
+                                   ) from None
+        return locked[from_id], locked[to_id]
 
     def _register(self):
         return Register(self.db, self.outbox)
