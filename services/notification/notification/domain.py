@@ -12,6 +12,10 @@ restaurant (ticket_redeemed). Each becomes messages:
 - a household that cannot be reached (no email, no contact, an organisation without an email)
   still leaves a trace: a message that is skipped, with the reason.
 
+A third reaches organisations only: a concern a partner restaurant raised is waiting in the
+organisation's list (concern_recorded). The notice says that and nothing more: no note, no
+household, no restaurant.
+
 The service renders, sends and records what this module decides.
 """
 
@@ -33,6 +37,7 @@ TICKETS_ISSUED = "tickets_issued"
 TICKET_REDEEMED = "ticket_redeemed"
 ORGANISATION_TICKETS_ISSUED = "organisation_tickets_issued"
 ORGANISATION_TICKET_REDEEMED = "organisation_ticket_redeemed"
+ORGANISATION_CONCERN_WAITING = "organisation_concern_waiting"
 
 # Why a message was skipped; stable codes kept in the delivery log.
 HOUSEHOLD_HAS_NO_EMAIL = "household_has_no_email"
@@ -118,6 +123,19 @@ def ticket_redeemed_messages(redemption, contacts, time_zone):
         facts = dict(receipt, external_ref=contact["external_ref"])
         return [_organisation_notice(ORGANISATION_TICKET_REDEEMED, contact, facts)]
     return [_email(TICKET_REDEEMED, contact, receipt)]
+
+
+def concern_waiting_message(concern, organisation):
+    """A notice to the organisation that a restaurant's concern waits in its list: no note, no
+    household, no restaurant in the mail itself."""
+    address = (organisation.get("contact_email") or "").strip()
+    return Message(
+        channel=ORGANISATION_NOTICE, template=ORGANISATION_CONCERN_WAITING,
+        organisation_id=concern["organisation_id"], household_id=None,
+        languages=ORGANISATION_LANGUAGES,
+        facts={"organisation_name": organisation.get("name") or ""},
+        address=address or None, skip_reason=None if address else ORGANISATION_HAS_NO_EMAIL,
+    )
 
 
 def last_day_before(valid_until, zone):

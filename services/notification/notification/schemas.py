@@ -80,3 +80,19 @@ class Contacts(Schema):
 
 class SummaryQuery(Schema):
     region_id = RegionId(load_default=None, allow_none=True)
+
+
+class ConcernRecorded(Event):
+    """A restaurant's concern kept for an organisation (enrollment.events ``concern_recorded``)."""
+
+    concern_id = Id(required=True)
+    organisation_id = Id(required=True)
+    region_id = RegionId(required=True)
+
+
+class Organisation(Event):
+    """The part of enrollment.get_organisation a notice needs."""
+
+    id = Id(required=True)
+    name = fields.String(load_default="", allow_none=True)
+    contact_email = fields.String(load_default=None, allow_none=True)

@@ -22,7 +22,9 @@ from shokudo_common.validation import load
 
 from notification import domain, rendering, repository
 from notification.mailer import Mailer, MailNotSent
-from notification.schemas import Contacts, SummaryQuery, TicketRedeemed, TicketsIssued
+from notification.schemas import (
+    ConcernRecorded, Contacts, Organisation, SummaryQuery, TicketRedeemed, TicketsIssued,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,16 @@ class NotificationService(OperationalEndpoints):
         messages = domain.ticket_redeemed_messages(redemption, contacts, time_zone)
 
         self._deliver(payload["event_id"], region_id, messages)
+
+    @on_event("enrollment", "concern_recorded")
+    def on_concern_recorded(self, payload):
+        """A restaurant's concern waits for an organisation: its contact hears that, only."""
+        concern = load(ConcernRecorded(), payload)
+        organisation = load(Organisation(),
+                            self.enrollment.get_organisation(concern["organisation_id"]))
+        message = domain.concern_waiting_message(concern, organisation)
+
+        self._deliver(payload["event_id"], concern["region_id"], [message])
 
     @rpc
     def delivery_summary(self, region_id=None):
