@@ -231,3 +231,27 @@ def test_a_move_fact_older_than_the_projection_changes_nothing(service, world, s
 
     tickets = session.scalars(select(Ticket).where(Ticket.household_id == household_id))
     assert {ticket.organisation_id for ticket in tickets} == {NEW_ORGANISATION}
+
+
+# -- the family's app -----------------------------------------------------------------------
+
+def test_the_app_balance_says_yen_left_and_the_last_local_day_up_front(
+        service, world, restaurant, clock):
+    household_id, card = family(world)
+    pay(service, clock, datetime(2026, 3, 31, 23, 50, tzinfo=TOKYO), restaurant, card, 1000)
+
+    balance = service.get_balance(household_id)
+
+    assert (balance["balance_yen"], balance["last_day"]) == (2000, "2026-03-31")
+    [meal] = service.history(household_id)["redemptions"]
+    assert (meal["restaurant_name"], meal["local_date"], meal["applied_yen"]) == (
+        "みどり食堂", "2026-03-31", 1000)
+
+
+def test_with_no_usable_ticket_the_app_balance_is_zero_with_no_last_day(service, world, clock):
+    household_id, _ = family(world, february=False)
+    clock.set(datetime(2026, 4, 1, 0, 0, tzinfo=TOKYO))
+
+    balance = service.get_balance(household_id)
+
+    assert (balance["balance_yen"], balance["last_day"]) == (0, None)

@@ -1,0 +1,267 @@
+"""Usage, concerns, moves, the counter's day and the family's ticket, through the gateway.
+
+The fakes of conftest.py learn the services' care methods here (as contracts.md describes
+them), each answer carrying fields a careless gateway would pass on.
+"""
+
+import pytest
+
+from shokudo_common.errors import NotFound
+
+HOUSEHOLD_FIELDS = {"household_id", "external_ref", "guardian_name", "organisation_id", "note"}
+CONCERN = "f0f0f0f0-0000-4000-8000-00000000000f"
+REDEMPTION = "abababab-0000-4000-8000-0000000000ab"
+
+
+def keys_in(value):
+    if isinstance(value, dict):
+        return set(value) | set().union(*(keys_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(keys_in(v) for v in value)) if value else set()
+    return set()
+
+
+def concern(ids, status="open"):
+    return {"concern_id": CONCERN, "household_id": ids.household_a, "external_ref": "A-001",
+            "restaurant_id": ids.restaurant, "redemption_id": REDEMPTION, "category": "mood",
+            "note": "元気がありませんでした", "status": status,
+            "raised_at": "2026-03-10T12:00:00+09:00", "acknowledged_at": None,
+            "closed_at": None, "guardian_name": "山田 花子"}
+
+
+@pytest.fixture
+def care(services, ids):
+    """Teach the fakes the care methods; returns the services to look at what they were asked."""
+    enrollment, redemption = services.enrollment, services.redemption
+    enrollment.households[ids.household_a]["external_ref"] = "A-001"
+
+    def organisation_usage(organisation_id, region_id, period=None, reach_out_only=False):
+        redemption.record("organisation_usage", organisation_id, region_id, period=period,
+                          reach_out_only=reach_out_only)
+        return {"organisation_id": organisation_id, "period": period or "2026-02",
+                "time_zone": "Asia/Tokyo", "households": [{
+                    "household_id": ids.household_a, "status": "active", "granted_yen": 3000,
+                    "used_yen": 0, "left_yen": 3000, "expired_yen": 0,
+                    "last_day": "2026-03-31", "last_used_at": None, "reach_out": True,
+                    "reach_out_reason": "unused_two_periods",
+                    "reach_out_message_ja": "2か月続けて…", "reach_out_message_en": "Two…",
+                    "card_number": "4539578763621486"}]}
+
+    def restaurant_day(restaurant_id, date=None):
+        redemption.record("restaurant_day", restaurant_id, date)
+        return {"restaurant_id": restaurant_id, "restaurant_name": "みどり食堂",
+                "date": date or "2026-03-10", "redemptions": 1, "voids": 0, "applied_yen": 800,
+                "pay_at_counter_yen": 0, "household_ids": [ids.household_a],
+                "lines": [{"redemption_id": REDEMPTION, "at": "2026-03-10T12:00:00+09:00",
+                           "bill_yen": 800, "applied_yen": 800, "pay_at_counter_yen": 0,
+                           "voided": False, "voided_at": None,
+                           "household_id": ids.household_a}]}
+
+    def raise_concern(restaurant_id, redemption_id, category, note, **keyed):
+        redemption.record("raise_concern", restaurant_id, redemption_id, category, note,
+                          **keyed)
+        if redemption_id != REDEMPTION:
+            raise NotFound("redemption_not_found", f"no redemption {redemption_id}")
+        return {"concern_id": CONCERN, "redemption_id": redemption_id, "category": category,
+                "raised_at": "2026-03-10T12:00:00+09:00", "status": "open",
+                "household_id": ids.household_a, "organisation_id": ids.organisation_a}
+
+    def list_concerns(organisation_id, status=None):
+        enrollment.record("list_concerns", organisation_id, status=status)
+        return [concern(ids)] if organisation_id == ids.organisation_a else []
+
+    def acknowledge_concern(organisation_id, concern_id):
+        enrollment.record("acknowledge_concern", organisation_id, concern_id)
+        if organisation_id != ids.organisation_a or concern_id != CONCERN:
+            raise NotFound("concern_not_found", f"no concern {concern_id}")
+        return dict(concern(ids, "acknowledged"), acknowledged_at="2026-03-10T13:00:00+09:00")
+
+    def restaurant_concerns(restaurant_id):
+        enrollment.record("restaurant_concerns", restaurant_id)
+        return [concern(ids)]
+
+    def move_household(organisation_id, household_id, to_organisation_id, **keyed):
+        household = enrollment.get_household(organisation_id, household_id)
+        enrollment.record("move_household", organisation_id, household_id, to_organisation_id,
+                          **keyed)
+        return {**household, "organisation_id": to_organisation_id,
+                "in_force_at_counter": True}
+
+    def get_balance(household_id):
+        redemption.record("get_balance", household_id)
+        window = {"ticket_id": "t-1", "period": "2026-02", "amount_yen": 3000,
+                  "balance_yen": 1800, "time_zone": "Asia/Tokyo",
+                  "valid_from": "2026-03-01T00:00:00+09:00",
+                  "valid_until": "2026-04-01T00:00:00+09:00", "first_day": "2026-03-01",
+                  "last_day": "2026-03-31", "organisation_id": ids.organisation_a}
+        return {"household_id": household_id, "has_usable_ticket": True, "balance_yen": 1800,
+                "last_day": "2026-03-31", "ticket": window, "next_ticket": None}
+
+    def history(household_id):
+        redemption.record("history", household_id)
+        return {"household_id": household_id, "redemptions": [{
+            "redemption_id": REDEMPTION, "at": "2026-03-10T12:00:00+09:00",
+            "local_date": "2026-03-10", "restaurant_id": ids.restaurant,
+            "restaurant_name": "みどり食堂", "bill_yen": 1500, "applied_yen": 1200,
+            "pay_at_counter_yen": 300, "balance_yen": 1800, "voided": False,
+            "voided_at": None, "organisation_id": ids.organisation_a}]}
+
+    for fake, methods in ((redemption, (organisation_usage, restaurant_day, raise_concern,
+                                        get_balance, history)),
+                          (enrollment, (list_concerns, acknowledge_concern,
+                                        restaurant_concerns, move_household))):
+        for method in methods:
+            setattr(fake, method.__name__, method)
+    return services
+
+
+# -- usage ----------------------------------------------------------------------------------
+
+def test_usage_is_asked_in_the_organisations_region_and_names_households_by_reference(
+        gateway, care, token_for, ids):
+    response = gateway.get(f"/v1/organisations/{ids.organisation_a}/usage?reach_out=true",
+                           token=token_for("organisation_a"))
+
+    assert response.status_code == 200
+    [(_, args, kwargs)] = care.redemption.called("organisation_usage")
+    assert args == (ids.organisation_a, ids.region)
+    assert kwargs == {"period": None, "reach_out_only": True}
+    [line] = response.json()["households"]
+    assert (line["external_ref"], line["reach_out"]) == ("A-001", True)
+    assert "card_number" not in line
+
+
+def test_usage_refuses_a_malformed_period_and_another_organisations_staff(
+        gateway, care, token_for, ids):
+    bad = gateway.get(f"/v1/organisations/{ids.organisation_a}/usage?period=March",
+                      token=token_for("organisation_a"))
+    other = gateway.get(f"/v1/organisations/{ids.organisation_a}/usage",
+                        token=token_for("organisation_b"))
+
+    assert bad.status_code == 422
+    assert other.status_code == 404
+    assert care.redemption.called("organisation_usage") == []
+
+
+# -- concerns -------------------------------------------------------------------------------
+
+def test_a_restaurant_raises_a_concern_and_learns_nothing_of_the_household(
+        gateway, care, token_for, ids):
+    response = gateway.post(
+        f"/v1/restaurants/{ids.restaurant}/redemptions/{REDEMPTION}/concerns",
+        token=token_for("restaurant"), json={"category": "mood", "note": " 元気がない "})
+
+    assert response.status_code == 201
+    assert response.json() == {"concern_id": CONCERN, "redemption_id": REDEMPTION,
+                               "category": "mood", "status": "open",
+                               "raised_at": "2026-03-10T12:00:00+09:00"}
+    [(_, args, kwargs)] = care.redemption.called("raise_concern")
+    assert args == (ids.restaurant, REDEMPTION, "mood", "元気がない")
+    assert kwargs["idempotency_key"].startswith(f"restaurant:{ids.restaurant}:")
+
+
+def test_a_concern_needs_a_known_category_and_a_short_enough_note(
+        gateway, care, token_for, ids):
+    response = gateway.post(
+        f"/v1/restaurants/{ids.restaurant}/redemptions/{REDEMPTION}/concerns",
+        token=token_for("restaurant"), json={"category": "gossip", "note": "あ" * 1001})
+
+    assert response.status_code == 422
+    assert set(response.json()["error"]["details"]["fields"]) == {"category", "note"}
+    assert care.redemption.called("raise_concern") == []
+
+
+def test_the_restaurants_list_of_concerns_carries_status_only(gateway, care, token_for, ids):
+    response = gateway.get(f"/v1/restaurants/{ids.restaurant}/concerns",
+                           token=token_for("restaurant"))
+
+    assert response.status_code == 200
+    assert not keys_in(response.json()) & HOUSEHOLD_FIELDS
+    assert "山田" not in response.text and "元気" not in response.text
+    assert response.json()[0]["status"] == "open"
+
+
+def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_404(
+        gateway, care, token_for, ids):
+    listed = gateway.get(f"/v1/organisations/{ids.organisation_a}/concerns?status=open",
+                         token=token_for("organisation_a"))
+    seen = gateway.post(
+        f"/v1/organisations/{ids.organisation_a}/concerns/{CONCERN}/acknowledge",
+        token=token_for("organisation_a"))
+    elsewhere = gateway.post(
+        f"/v1/organisations/{ids.organisation_b}/concerns/{CONCERN}/acknowledge",
+        token=token_for("organisation_b"))
+    malformed = gateway.post(
+        f"/v1/organisations/{ids.organisation_a}/concerns/not-an-id/acknowledge",
+        token=token_for("organisation_a"))
+
+    assert listed.status_code == 200
+    assert listed.json()[0]["household_id"] == ids.household_a
+    assert "guardian_name" not in listed.json()[0]
+    assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["error"]["code"] == "concern_not_found"
+    assert malformed.status_code == 404
+
+
+# -- moves ----------------------------------------------------------------------------------
+
+def test_the_current_organisation_moves_its_household_with_a_scoped_key(
+        gateway, care, token_for, ids):
+    response = gateway.post(
+        f"/v1/organisations/{ids.organisation_a}/households/{ids.household_a}/move",
+        token=token_for("organisation_a"), json={"to_organisation_id": ids.organisation_b},
+        headers={"Idempotency-Key": "move-1"})
+
+    assert response.status_code == 200
+    assert response.json()["organisation_id"] == ids.organisation_b
+    [(_, args, kwargs)] = care.enrollment.called("move_household")
+    assert args == (ids.organisation_a, ids.household_a, ids.organisation_b)
+    assert kwargs == {"idempotency_key": f"organisation:{ids.organisation_a}:move-1"}
+
+
+def test_a_move_needs_a_target_and_another_organisation_cannot_move_the_household(
+        gateway, care, token_for, ids):
+    path = f"/v1/organisations/{ids.organisation_a}/households/{ids.household_a}/move"
+
+    no_target = gateway.post(path, token=token_for("organisation_a"), json={})
+    not_theirs = gateway.post(path, token=token_for("organisation_b"),
+                              json={"to_organisation_id": ids.organisation_b})
+    by_operator = gateway.post(path, token=token_for("operator"),
+                               json={"to_organisation_id": ids.organisation_b})
+
+    assert no_target.status_code == 422
+    assert not_theirs.status_code == 404
+    assert by_operator.status_code == 200
+
+
+# -- the counter's day ----------------------------------------------------------------------
+
+def test_the_counters_day_shows_times_and_money_only(gateway, care, token_for, ids):
+    response = gateway.get(f"/v1/restaurants/{ids.restaurant}/redemptions?date=2026-03-09",
+                           token=token_for("restaurant"))
+    today = gateway.get(f"/v1/restaurants/{ids.restaurant}/redemptions",
+                        token=token_for("restaurant"))
+    bad = gateway.get(f"/v1/restaurants/{ids.restaurant}/redemptions?date=yesterday",
+                      token=token_for("restaurant"))
+
+    assert response.status_code == 200 and today.status_code == 200
+    assert [call[1] for call in care.redemption.called("restaurant_day")] == [
+        (ids.restaurant, "2026-03-09"), (ids.restaurant, None)]
+    assert not keys_in(response.json()) & HOUSEHOLD_FIELDS
+    assert response.json()["lines"][0]["voided"] is False
+    assert bad.status_code == 422
+
+
+# -- the family's app -----------------------------------------------------------------------
+
+def test_the_app_shows_yen_left_the_last_day_and_each_meal(gateway, care, token_for):
+    ticket = gateway.get("/v1/app/me/ticket", token=token_for("household")).json()
+    history = gateway.get("/v1/app/me/history", token=token_for("household")).json()
+
+    assert (ticket["balance_yen"], ticket["last_day"]) == (1800, "2026-03-31")
+    assert "organisation_id" not in ticket["ticket"]
+    [meal] = history["redemptions"]
+    assert (meal["restaurant_name"], meal["local_date"], meal["applied_yen"]) == (
+        "みどり食堂", "2026-03-10", 1200)
+    assert "organisation_id" not in meal
