@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
 
@@ -125,13 +126,17 @@ def test_the_restaurant_sees_the_status_of_what_it_raised_and_nothing_of_the_hou
 
 
 def test_a_concern_about_an_unknown_household_is_not_kept_but_parked(
-        service, aoba, database):
+        service, aoba, database, monkeypatch):
+    monkeypatch.setattr("shokudo_common.handlers.FIRST_PAUSE_SECONDS", 0)
     unknown = {"id": str(uuid.uuid4()), "organisation_id": aoba["id"]}
 
     service.on_concern_raised(concern_fact(unknown))
 
     assert service.list_concerns(aoba["id"]) == []
     assert database.outbox_events("concern_recorded") == []
+    with database.engine.connect() as connection:
+        [consumer] = connection.execute(text("SELECT consumer FROM parked_messages")).scalars()
+    assert consumer == "enrollment.on_concern_raised"
 
 
 # -- moves ----------------------------------------------------------------------------------------
