@@ -6,11 +6,13 @@ At the counter a card or an app's QR code needs only the redemption service: its
 know cards, households and tickets from the others' facts, so enrollment may be away.
 """
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from shokudo_common.client import GatewayClient
 
-from support import current_period, rows, wait_until
+from support import current_period, publish_facts, rows, wait_until
 
 BOOTSTRAP_KEY = "integration-bootstrap-key"
 OPEN_ALL_DAY = {day: [{"opens": "00:00", "closes": "00:00"}]
@@ -128,3 +130,25 @@ def bill(counter, restaurant, bill_yen, key=None, **ticket):
     headers = {"Idempotency-Key": key} if key else {}
     return counter.request("POST", f"/v1/restaurants/{restaurant['id']}/redemptions",
                            expect=None, json={"bill_yen": bill_yen, **ticket}, headers=headers)
+
+
+def enrol_on_the_roster(stack, operator, region_id, count, expected_total=None):
+    """``count`` active households of a new organisation, announced as enrollment would.
+
+    Returns once issuance's roster of the region holds ``expected_total`` households (by
+    default ``count``: the region had none before).
+    """
+    organisation_id = str(uuid.uuid4())
+    enrolled_at = datetime.now(timezone.utc).isoformat()
+    facts = [{
+        "event_id": str(uuid.uuid4()), "household_id": str(uuid.uuid4()),
+        "region_id": region_id, "organisation_id": organisation_id, "channel": "card",
+        "language": "ja", "status": "active", "enrolled_at": enrolled_at, "version": 1,
+    } for _ in range(count)]
+    expected = count if expected_total is None else expected_total
+    publish_facts(stack.amqp_uri, "enrollment", "household_enrolled", facts)
+    wait_until(
+        lambda: operator.get(f"/v1/regions/{region_id}/roster-count")["count"] == expected,
+        timeout=90, what=f"issuance learning of the {count} households of {region_id}",
+    )
+    return {fact["household_id"] for fact in facts}

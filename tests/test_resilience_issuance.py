@@ -9,12 +9,12 @@ and redemption's own databases.
 import signal
 import threading
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from support import current_period, metric, publish_facts, rows, scalar, wait_until
+from regions import enrol_on_the_roster
+from support import current_period, metric, rows, scalar, wait_until
 
 AMOUNT_YEN = 3000
 BATCH = 500
@@ -39,23 +39,6 @@ WAITING_ON_A_LOCK = """
     SELECT count(*) FROM pg_stat_activity
      WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
-
-
-def enrol_on_the_roster(stack, operator, region_id, count):
-    """``count`` active households of a new organisation, announced as enrollment would."""
-    organisation_id = str(uuid.uuid4())
-    enrolled_at = datetime.now(timezone.utc).isoformat()
-    facts = [{
-        "event_id": str(uuid.uuid4()), "household_id": str(uuid.uuid4()),
-        "region_id": region_id, "organisation_id": organisation_id, "channel": "card",
-        "language": "ja", "status": "active", "enrolled_at": enrolled_at, "version": 1,
-    } for _ in range(count)]
-    publish_facts(stack.amqp_uri, "enrollment", "household_enrolled", facts)
-    wait_until(
-        lambda: operator.get(f"/v1/regions/{region_id}/roster-count")["count"] == count,
-        timeout=90, what=f"issuance learning of the {count} households of {region_id}",
-    )
-    return {fact["household_id"] for fact in facts}
 
 
 def start_run_in_background(operator, region_id, period):
