@@ -265,3 +265,33 @@ def test_the_app_shows_yen_left_the_last_day_and_each_meal(gateway, care, token_
     assert (meal["restaurant_name"], meal["local_date"], meal["applied_yen"]) == (
         "みどり食堂", "2026-03-10", 1200)
     assert "organisation_id" not in meal
+
+
+# -- who reaches what -----------------------------------------------------------------------
+
+CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
+
+
+def test_each_role_reaches_exactly_the_care_routes_meant_for_it(gateway, care, token_for, ids):
+    org_a = f"/v1/organisations/{ids.organisation_a}"
+    restaurant = f"/v1/restaurants/{ids.restaurant}"
+    table = [
+        ("GET", f"{org_a}/usage", None, (200, 200, 404, 403, 403, 401)),
+        ("GET", f"{org_a}/concerns", None, (200, 200, 404, 403, 403, 401)),
+        ("POST", f"{org_a}/concerns/{CONCERN}/acknowledge", None,
+         (200, 200, 404, 403, 403, 401)),
+        ("GET", f"{restaurant}/redemptions", None, (200, 403, 403, 200, 403, 401)),
+        ("GET", f"{restaurant}/concerns", None, (200, 403, 403, 200, 403, 401)),
+        ("POST", f"{restaurant}/redemptions/{REDEMPTION}/concerns",
+         {"category": "safety", "note": "夜遅くに一人でした"}, (403, 403, 403, 201, 403, 401)),
+        ("GET", "/v1/app/me/history", None, (403, 403, 403, 403, 200, 401)),
+    ]
+
+    answered, expected = {}, {}
+    for method, path, body, statuses in table:
+        for caller, status in zip(CALLERS, statuses):
+            response = gateway.request(method, path, token=token_for(caller), json=body)
+            answered[(method, path, caller)] = response.status_code
+            expected[(method, path, caller)] = status
+
+    assert answered == expected
