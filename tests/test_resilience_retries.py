@@ -127,7 +127,7 @@ def test_the_same_spreadsheet_imported_twice_creates_nothing_the_second_time(
 
     second = import_it()
 
-    assert second["summary"] == {"created": 0, "updated": 0, "unchanged": 3, "failed": 0}
+    assert second["summary"] == {"created": 0, "updated": 0, "unchanged": 3, "rejected": 0}
     assert [(row["line"], row["external_ref"], row["outcome"]) for row in second["rows"]] == [
         (row["line"], row["external_ref"], "unchanged") for row in first["rows"]
     ]

@@ -241,6 +241,91 @@ class PublicRestaurant(Schema):
     flags = fields.List(fields.String())
 
 
+# -- support organisations: spreadsheets, cards and letters ----------------------------------
+
+class CardBlockBody(Schema):
+    # Which reasons exist is enrollment's rule; it names a wrong one.
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class CardSheetQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # Without it, every active card household of the organisation.
+    household_id = Id()
+
+
+class ImportReason(Schema):
+    """Why a line was rejected, for one column of the file (None: the whole line)."""
+
+    column = fields.String(allow_none=True)
+    ja = fields.String()
+    en = fields.String()
+
+
+class ImportLine(Schema):
+    line = fields.Integer()
+    external_ref = fields.String()
+    outcome = fields.String(validate=validate.OneOf(
+        ("created", "updated", "unchanged", "rejected")))
+    household_id = fields.String()
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    reasons = fields.List(fields.Nested(ImportReason))
+    changed = fields.List(fields.String())
+    activation_code = fields.String()
+    activation_code_expires_at = fields.String()
+    card_number = fields.String()
+
+
+class ImportCap(Schema):
+    household_cap = fields.Integer()
+    active_before = fields.Integer()
+    active_after = fields.Integer()
+    lines_over_cap = fields.Integer()
+    message = fields.Nested(ImportReason(only=("ja", "en")))
+
+
+class ImportReport(Schema):
+    """A spreadsheet import, or its dry run, line by line."""
+
+    dry_run = fields.Boolean()
+    summary = fields.Dict(keys=fields.String(), values=fields.Integer())
+    cap = fields.Nested(ImportCap)
+    columns = fields.Dict(keys=fields.String(), values=fields.String())
+    rows = fields.List(fields.Nested(ImportLine))
+
+
+class OrganisationHousehold(Schema):
+    """A household as its own organisation sees it, after a change of its card."""
+
+    id = fields.String()
+    organisation_id = fields.String()
+    region_id = fields.String()
+    external_ref = fields.String()
+    guardian_name = fields.String()
+    guardian_name_kana = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    postcode = fields.String(allow_none=True)
+    address = fields.String()
+    children = fields.Integer()
+    channel = fields.String()
+    language = fields.String()
+    status = fields.String()
+    card_number = fields.String(allow_none=True)
+    app_activated_at = fields.String(allow_none=True)
+    enrolled_at = fields.String()
+    updated_at = fields.String()
+
+
+class CardBlockAnswer(OrganisationHousehold):
+    blocked_card_number = fields.String()
+    block_reason = fields.String()
+    in_force_at_counter = fields.Boolean()
+
+
 # -- care: usage, concerns, moves, the counter's day, the family's own ticket -----------------
 
 CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")

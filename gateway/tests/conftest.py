@@ -128,7 +128,7 @@ class FakeEnrollment(Recorder):
     def import_households(self, organisation_id, csv_base64, dry_run=False, **keyed):
         self.record("import_households", organisation_id, csv_base64, dry_run=dry_run, **keyed)
         return {"dry_run": dry_run,
-                "summary": {"created": 1, "updated": 0, "unchanged": 0, "failed": 0},
+                "summary": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0},
                 "rows": [{"line": 2, "external_ref": "A-001", "outcome": "created"}]}
 
     def activate_app(self, activation_code):

@@ -2,6 +2,8 @@
 
 import base64
 
+from werkzeug.wrappers import Response
+
 from shokudo_common.errors import InvalidInput
 
 from gateway import schemas
@@ -54,7 +56,8 @@ class OrganisationRoutes:
                                             **keyed(request, caller))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, query=schemas.ImportQuery, answer=schemas.ImportReport,
+           errors=("import_columns_invalid", "file_not_readable", "file_too_large"))
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
@@ -84,6 +87,53 @@ class OrganisationRoutes:
         organisation = self.enrollment.get_organisation(organisation_id)
         return self.directory.list_restaurants(organisation["region_id"],
                                                organisation_id=organisation_id)
+
+    # -- organisations: spreadsheets, cards and letters --------------------------------------
+
+    @route("GET", "/v1/organisations/<organisation_id>/households.csv",
+           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery)
+    def export_households(self, request, caller, organisation_id):
+        """The organisation's households as a CSV file for Excel, to edit and import again."""
+        status = load_query(schemas.HouseholdQuery(), request).get("status")
+        text = self.enrollment.export_households(organisation_id, status=status)
+        return document(text.encode("utf-8"), "text/csv", "households.csv")
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
+           serves=ORGANISATION_STAFF, answer=schemas.OrganisationHousehold, status=201,
+           errors=("card_in_use", "household_withdrawn"))
+    def issue_card(self, request, caller, organisation_id, household_id):
+        """A first card, or a card instead of the app; after a lost card was blocked, the next."""
+        return 201, self.enrollment.issue_card(organisation_id, household_id,
+                                               **keyed(request, caller))
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
+           serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
+           errors=("card_not_found", "household_channel_mismatch", "household_withdrawn"))
+    def block_card(self, request, caller, organisation_id, household_id):
+        """A lost card refused at the counter at once, before a new one is issued."""
+        reason = load_body(schemas.CardBlockBody(), request)["reason"]
+        blocked_by = ":".join([caller.role, *caller.scope_claims().values()])
+        return self.enrollment.block_card(organisation_id, household_id, reason, blocked_by,
+                                          **keyed(request, caller))
+
+    @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
+           query=schemas.CardSheetQuery,
+           errors=("card_not_found", "household_not_active", "household_channel_mismatch",
+                   "no_cards_to_print"))
+    def card_sheet(self, request, caller, organisation_id):
+        """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
+        household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")
+        sheet = self.enrollment.card_sheet(organisation_id, household_id)
+        return document(base64.b64decode(sheet["pdf_base64"]), "application/pdf", "cards.pdf")
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
+           serves=ORGANISATION_STAFF,
+           errors=("household_channel_mismatch", "household_withdrawn"))
+    def app_letter(self, request, caller, organisation_id, household_id):
+        """A letter (A4 PDF) with a fresh activation code; the code given before stops working."""
+        letter = self.enrollment.app_letter(organisation_id, household_id)
+        return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
+                        "app-letter.pdf")
 
     # -- organisations: staying connected (usage, concerns, moves) -------------------------
 
@@ -145,3 +195,11 @@ class OrganisationRoutes:
         """The concern has been dealt with."""
         concern = self.enrollment.close_concern(organisation_id, concern_id)
         return schemas.OrganisationConcern().dump(concern)
+
+
+def document(content, mimetype, filename):
+    """A file to save or print; never kept by a browser or proxy, as it names families."""
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })

@@ -153,6 +153,15 @@ def new_card_number():
     return payload + luhn_check_digit(payload)
 
 
+def format_card_number(number):
+    """4539 1234 5678 9012, as printed on the card and read out over the phone."""
+    return " ".join(number[start:start + 4] for start in range(0, len(number), 4))
+
+
+# Why a card is blocked without a new one yet: the same codes as for a replacement.
+CARD_BLOCK_REASONS = CARD_REPLACEMENT_REASONS
+
+
 # -- concerns ----------------------------------------------------------------------------------
 #
 # A concern a restaurant raised waits for its organisation (open), which acknowledges it (it has

@@ -267,6 +267,76 @@ class Register:
         self.session.flush()
         return CardReplaced(replacement, blocked, issued)
 
+    def issue_card(self, household):
+        """A card for a household with none in use; returns the card_issued fact.
+
+        Its first card, a card after a lost one was blocked, or a household leaving the app for
+        a card: its codes stop working and its activated app is no longer its way in.
+        """
+        if household.status == domain.WITHDRAWN:
+            raise Conflict("household_withdrawn", "the household has withdrawn",
+                           {"status": household.status})
+        if self.current_card(household.id) is not None:
+            raise Conflict("card_in_use",
+                           "the household already has a card in use; replace it if it is lost",
+                           {"channel": household.channel})
+        if household.channel == domain.APP:
+            household.channel = domain.CARD
+            household.app_activated_at = None
+            household.updated_at = self.now()
+            self._void_codes(household)
+        return self._new_card(household)
+
+    def block_card(self, household, reason, blocked_by):
+        """Block the card in use without a new one yet; returns the card_blocked fact.
+
+        Why and who are kept on the card itself, as a replacement keeps them on its own row.
+        """
+        self._ensure_channel(household, domain.CARD)
+        blocked = self._block_card(household)
+        if blocked is None:
+            raise Conflict("card_not_found", "the household has no card in use to block",
+                           {"channel": household.channel})
+        card = self.session.get(Card, blocked["card_number"])
+        card.block_reason = reason
+        card.blocked_by = blocked_by
+        self.session.flush()
+        return blocked
+
+    def printable_cards(self, organisation_id, household_id=None):
+        """(household, card number) of the organisation's active households with a card in use.
+
+        Asked for one household, it must be such a household: anything else is said plainly
+        rather than answered with an empty sheet.
+        """
+        if household_id is not None:
+            household = self.household(organisation_id, household_id)
+            return [(household, self._printable_card(household))]
+        query = (
+            select(Household, Card.card_number).join(Card, Card.household_id == Household.id)
+            .where(Household.organisation_id == organisation_id,
+                   Household.status == domain.ACTIVE, Card.status == "active")
+            .order_by(Household.external_ref)
+        )
+        cards = [tuple(row) for row in self.session.execute(query).all()]
+        if not cards:
+            raise Conflict("no_cards_to_print",
+                           "the organisation has no active household with a card in use", {})
+        return cards
+
+    def _printable_card(self, household):
+        if household.status != domain.ACTIVE:
+            raise Conflict("household_not_active",
+                           f"the household is {household.status}; only an active household's"
+                           " card is printed", {"status": household.status})
+        self._ensure_channel(household, domain.CARD)
+        card_number = self.current_card(household.id)
+        if card_number is None:
+            raise Conflict("card_not_found",
+                           "the household has no card in use; issue one first",
+                           {"channel": household.channel})
+        return card_number
+
     @staticmethod
     def card_replacement_facts(replacement, region_id):
         """The card_blocked and card_issued facts of a replacement made earlier."""

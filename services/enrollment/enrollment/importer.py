@@ -1,10 +1,12 @@
-"""Importing an organisation's spreadsheet: every line is created, updated, unchanged or failed.
+"""Importing an organisation's spreadsheet: each line is created, updated, unchanged or rejected.
 
 Lines are matched to households by the organisation's own reference number (管理番号). Each
 line is applied whole or not at all (a savepoint per line), so good lines import even when
-others fail. The organisation's cap is checked line by line, counting the households created
-by earlier lines. Lines identical to what is kept write and publish nothing, so the same file
-imported twice changes nothing the second time.
+others are rejected. A rejected line says why, column by column, in Japanese and English
+(:mod:`enrollment.reasons`). The organisation's cap is checked line by line, counting the
+households created by earlier lines, and the report says how many lines went over it. Lines
+identical to what is kept write and publish nothing, so the same file imported twice changes
+nothing the second time.
 
 A dry run goes through the same steps; the caller rolls the whole transaction back, so the
 outcomes are the ones a real import would have now, and nothing is written or published.
@@ -18,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from shokudo_common.errors import Conflict, InvalidInput
 from shokudo_common.validation import load
 
-from enrollment import domain
+from enrollment import domain, reasons
 from enrollment.schemas import HouseholdIn, narrow_ref
 
-CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
-OUTCOMES = (CREATED, UPDATED, UNCHANGED, FAILED)
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+OUTCOMES = (CREATED, UPDATED, UNCHANGED, REJECTED)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class LineOutcome:
     household_id: str = None
     code: str = None
     errors: dict = None
+    reasons: list = None
     changed: list = None
     credentials: dict = field(default_factory=dict)
     channel: str = None
@@ -42,8 +45,8 @@ class LineOutcome:
         # A dry run creates nothing, so it has no id and no code or card to hand out.
         if self.household_id and not (dry_run and self.outcome == CREATED):
             answer["household_id"] = self.household_id
-        if self.outcome == FAILED:
-            answer.update(code=self.code, errors=self.errors)
+        if self.outcome == REJECTED:
+            answer.update(code=self.code, errors=self.errors, reasons=self.reasons)
         if self.changed:
             answer["changed"] = self.changed
         if not dry_run:
@@ -59,6 +62,8 @@ class Import:
         self.organisation = organisation
         self.sheet = sheet
         self.active = register.active_households(organisation.id)
+        self.active_before = self.active
+        self.lines_over_cap = 0
 
     def run(self):
         lines_of = self._lines_by_ref()
@@ -75,14 +80,16 @@ class Import:
         if ref and len(lines_of[ref]) > 1:
             # Which of the lines is right is for the organisation to say, not for us to guess.
             lines = ", ".join(map(str, lines_of[ref]))
-            return self._failed(row.line, ref, "duplicate_external_ref", {
-                "external_ref": [f"{ref} appears on lines {lines} of this file"],
-            })
+            message = f"{ref} appears on lines {lines} of this file"
+            return self._rejected(row.line, ref, "duplicate_external_ref",
+                                  {"external_ref": [message]},
+                                  reasons.for_line("duplicate_external_ref", message, lines=lines))
 
         existing = self.register.household_by_ref(self.organisation.id, ref) if ref else None
         details, errors = self._details(row, existing)
         if errors:
-            return self._failed(row.line, ref, "invalid_row", errors)
+            return self._rejected(row.line, ref, "invalid_row", errors,
+                                  reasons.for_columns(errors, self.sheet.columns))
 
         if existing is None:
             return self._create(row.line, details)
@@ -104,8 +111,9 @@ class Import:
         try:
             domain.ensure_room(self.organisation.household_cap, self.active)
         except Conflict as refused:
-            return self._failed(line, details["external_ref"], refused.code,
-                                {"row": [refused.message]})
+            self.lines_over_cap += 1
+            return self._refused(line, details["external_ref"], refused,
+                                 cap=self.organisation.household_cap)
 
         outcome = self._whole(line, details["external_ref"], self._enrol, details)
         if outcome.outcome == CREATED:
@@ -137,25 +145,44 @@ class Import:
             with session.begin_nested():
                 return write(line, *args)
         except Conflict as refused:
-            return self._failed(line, ref, refused.code, {"row": [refused.message]})
+            return self._refused(line, ref, refused)
         except IntegrityError:
             # The database refused the line (a card number drawn twice, a constraint the
             # schema does not know): whatever the line had written is undone with it.
-            return self._failed(line, ref, "row_not_saved", {
-                "row": ["this line could not be saved; import the file again"],
-            })
+            message = "this line could not be saved; import the file again"
+            return self._rejected(line, ref, "row_not_saved", {"row": [message]},
+                                  reasons.for_line("row_not_saved", message))
 
-    def _failed(self, line, ref, code, errors):
-        return LineOutcome(line, ref, FAILED, code=code, errors=errors)
+    def _refused(self, line, ref, refused, **facts):
+        """A line the register refused whole (a Conflict), with its reason in both languages."""
+        return self._rejected(line, ref, refused.code, {"row": [refused.message]},
+                              reasons.for_line(refused.code, refused.message, **facts))
+
+    def _rejected(self, line, ref, code, errors, why):
+        return LineOutcome(line, ref, REJECTED, code=code, errors=errors, reasons=why)
+
+    def cap_report(self):
+        """The cap, the active households before and after, and the lines that went over it."""
+        report = {
+            "household_cap": self.organisation.household_cap,
+            "active_before": self.active_before,
+            "active_after": self.active,
+            "lines_over_cap": self.lines_over_cap,
+        }
+        if self.lines_over_cap:
+            report["message"] = reasons.over_cap(self.organisation.household_cap,
+                                                 self.lines_over_cap)
+        return report
 
 
-def summarise(outcomes, sheet, dry_run):
+def summarise(outcomes, sheet, dry_run, cap):
     summary = {outcome: 0 for outcome in OUTCOMES}
     for line in outcomes:
         summary[line.outcome] += 1
     return {
         "dry_run": dry_run,
         "summary": summary,
+        "cap": cap,
         "columns": sheet.columns,
         "rows": [line.as_dict(dry_run) for line in outcomes],
     }

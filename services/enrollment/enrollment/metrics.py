@@ -31,3 +31,23 @@ def count_import(summary):
 
 def count_card_replaced(region_id, reason):
     CARDS_REPLACED.labels(region_id, reason).inc()
+
+
+CARDS_BLOCKED = Counter(
+    "shokudo_cards_blocked_total",
+    "Cards blocked on their own, with no new card yet (a lost card to be found or replaced)",
+    ["region_id", "reason"],
+)
+DOCUMENTS_PRINTED = Counter(
+    "shokudo_enrollment_documents_total",
+    "Documents made for organisations: card sheets, app letters, household exports",
+    ["document"],
+)
+
+
+def count_card_blocked(region_id, reason):
+    CARDS_BLOCKED.labels(region_id, reason).inc()
+
+
+def count_document(document):
+    DOCUMENTS_PRINTED.labels(document).inc()

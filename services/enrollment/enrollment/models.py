@@ -89,9 +89,15 @@ class Card(Base):
     status = Column(String(16), nullable=False)
     issued_at = Column(DateTime(timezone=True), nullable=False)
     blocked_at = Column(DateTime(timezone=True))
+    # Why and by whom a card was blocked on its own (lost, no new card yet); a card blocked by
+    # a replacement, a withdrawal or a change of channel is explained elsewhere and has none.
+    block_reason = Column(String(16))
+    blocked_by = Column(String(80))
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'blocked')", name="card_status"),
+        CheckConstraint("block_reason IN ('lost', 'stolen', 'damaged', 'other')",
+                        name="card_block_reason"),
         # A household holds at most one card that restaurants accept.
         Index("card_one_active_per_household", "household_id", unique=True,
               postgresql_where=status == "active"),

@@ -25,6 +25,7 @@ PHONE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
 POSTCODE = re.compile(r"^(\d{3})-?(\d{4})$")
 KANA = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff ・ー]+$")
 OPTIONAL_CONTACTS = ("phone", "email", "postcode")
+NO_CONTACT = "give a phone number or an email address"
 
 
 def narrow(value):
@@ -127,8 +128,7 @@ class HouseholdIn(Schema):
     @validates_schema
     def reachable(self, data, **kwargs):
         if not data.get("phone") and not data.get("email"):
-            message = "give a phone number or an email address"
-            raise ValidationError({"phone": [message], "email": [message]})
+            raise ValidationError({"phone": [NO_CONTACT], "email": [NO_CONTACT]})
 
 
 def _blank(value):
@@ -192,6 +192,15 @@ class CardReplacementOut(Schema):
     reason = fields.String()
     replaced_by = fields.String()
     replaced_at = fields.DateTime()
+
+
+class CardBlockIn(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(domain.CARD_BLOCK_REASONS))
+    blocked_by = Text(required=True, max_length=80)
+
+
+class CardSheetRequest(Schema):
+    household_id = Id(allow_none=True, load_default=None)
 
 
 # -- moves and concerns -------------------------------------------------------------------------

@@ -4,6 +4,9 @@ Each call parses its input at the edge, lets the register and the domain decide,
 once. Facts reach the others through the outbox committed with the change; contact data leaves
 only through ``get_contacts``, which the notification service alone calls.
 
+Cards issued or blocked on their own, card sheets, app letters and the spreadsheet export are
+in :mod:`enrollment.office`, mixed in here.
+
 Suspending, reinstating or withdrawing a household and replacing its card must hold at the
 counter the moment the organisation hears of it: after the commit, the same facts are applied
 in redemption over RPC before the answer (see :mod:`enrollment.counter`).
@@ -26,6 +29,7 @@ from enrollment.counter import RedemptionCounter
 from enrollment.households import Register, utc_now
 from enrollment.importer import CREATED, Import, summarise
 from enrollment.models import CardReplacement, Household
+from enrollment.office import OfficeEndpoints
 from enrollment.schemas import (
     CardReplacementIn, CardReplacementOut, ConcernFact, ConcernFilter, ConcernRef,
     ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest, MoveIn,
@@ -35,7 +39,7 @@ from enrollment.schemas import (
 log = logging.getLogger(__name__)
 
 
-class EnrollmentService(OperationalEndpoints):
+class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
     name = "enrollment"
 
     correlation = CorrelationId()
@@ -117,8 +121,9 @@ class EnrollmentService(OperationalEndpoints):
         register = self._register()
         organisation = register.organisation(organisation_id, lock=True)
 
-        outcomes = Import(register, organisation, sheet).run()
-        result = summarise(outcomes, sheet, request["dry_run"])
+        sheet_import = Import(register, organisation, sheet)
+        outcomes = sheet_import.run()
+        result = summarise(outcomes, sheet, request["dry_run"], sheet_import.cap_report())
         if request["dry_run"]:
             self.db.rollback()
         else:

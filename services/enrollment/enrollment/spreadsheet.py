@@ -180,7 +180,21 @@ def read_row(line, columns, cells):
 
 
 def cell_at(cells, index):
-    return cells[index].strip() if index < len(cells) else ""
+    return unguard(cells[index].strip()) if index < len(cells) else ""
+
+
+# A cell starting with one of these is a formula to Excel; our own export puts a quote before
+# it so that a name like "=1+1" stays text (:mod:`enrollment.export`), and reading takes the
+# quote off again so the export imports as unchanged.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def guard(text):
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unguard(text):
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def read_children(value):

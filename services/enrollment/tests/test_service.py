@@ -410,7 +410,7 @@ def test_shift_jis_with_full_width_digits_and_bom_with_other_columns_give_the_sa
     from_bom = service.import_households(other_organisation["id"], sheets.bom_file())
 
     assert from_shift_jis["summary"] == from_bom["summary"] == {
-        "created": 3, "updated": 0, "unchanged": 0, "failed": 0,
+        "created": 3, "updated": 0, "unchanged": 0, "rejected": 0,
     }
     kept_from_shift_jis = [details(h) for h in service.list_households(organisation["id"])]
     kept_from_bom = [details(h) for h in service.list_households(other_organisation["id"])]
@@ -456,11 +456,11 @@ def test_bad_lines_are_reported_by_line_number_while_good_ones_import(
         sheets.household_row("B-006"),
         sheets.household_row("Ｂ－００６", 住所="別の住所"),
     ]
-    before = import_counter("failed")
+    before = import_counter("rejected")
 
     result = service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows))
 
-    assert result["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 5}
+    assert result["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 5}
     outcomes = {row["line"]: row for row in result["rows"]}
     assert [line for line, row in outcomes.items() if row["outcome"] == "created"] == [2, 4]
     assert set(outcomes[3]["errors"]) == {"phone", "children"}
@@ -472,7 +472,7 @@ def test_bad_lines_are_reported_by_line_number_while_good_ones_import(
     assert [h["external_ref"] for h in service.list_households(organisation["id"])] == [
         "B-001", "B-003",
     ]
-    assert import_counter("failed") == before + 5
+    assert import_counter("rejected") == before + 5
 
 
 def test_a_line_the_database_refuses_is_undone_whole(
@@ -484,7 +484,7 @@ def test_a_line_the_database_refuses_is_undone_whole(
 
     result = service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows))
 
-    assert [row["outcome"] for row in result["rows"]] == ["created", "failed", "created"]
+    assert [row["outcome"] for row in result["rows"]] == ["created", "rejected", "created"]
     assert result["rows"][1]["code"] == "row_not_saved"
     assert [h["external_ref"] for h in service.list_households(organisation["id"])] == [
         "F-001", "F-003",
@@ -500,7 +500,7 @@ def test_the_cap_is_checked_line_by_line(service, sheets):
 
     result = service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows))
 
-    assert [row["outcome"] for row in result["rows"]] == ["created", "created", "failed"]
+    assert [row["outcome"] for row in result["rows"]] == ["created", "created", "rejected"]
     refused = result["rows"][2]
     assert refused["code"] == "household_cap_reached"
     assert "cap is 2" in refused["errors"]["row"][0]
@@ -547,7 +547,7 @@ def test_the_same_file_twice_writes_and_publishes_nothing_the_second_time(
 
     second = service.import_households(organisation["id"], sheets.shift_jis_file())
 
-    assert second["summary"] == {"created": 0, "updated": 0, "unchanged": 3, "failed": 0}
+    assert second["summary"] == {"created": 0, "updated": 0, "unchanged": 3, "rejected": 0}
     assert [row["household_id"] for row in second["rows"]] == [
         row["household_id"] for row in first["rows"]
     ]
@@ -563,7 +563,7 @@ def test_a_dry_run_reports_the_same_outcomes_and_writes_nothing(
     rehearsal = service.import_households(organisation["id"], file, dry_run=True)
 
     assert rehearsal["dry_run"] is True
-    assert [row["outcome"] for row in rehearsal["rows"]] == ["created", "failed"]
+    assert [row["outcome"] for row in rehearsal["rows"]] == ["created", "rejected"]
     assert "card_number" not in rehearsal["rows"][0]
     assert "household_id" not in rehearsal["rows"][0]
     assert service.list_households(organisation["id"]) == []

@@ -1,0 +1,100 @@
+"""An organisation's paperwork through the gateway, every service a process: a spreadsheet in
+and out again, an app letter whose QR code starts the app, a lost card blocked at the counter at
+once and a new card printed."""
+
+import pypdfium2
+import pytest
+import zxingcpp
+
+from support import rows, wait_until
+
+REGION = "paper-ku"
+HEADERS = "管理番号,保護者氏名,保護者氏名（フリガナ）,電話番号,メールアドレス,郵便番号,住所,子どもの人数,利用方法,言語"
+LINES = [
+    "P-001,山田 花子,ヤマダ ハナコ,０９０－１１１１－２２２２,,１２３－４５６７,紙区1-1-1,２,アプリ,日本語",
+    "P-002,佐藤 健,サトウ ケン,090-3333-4444,,123-4568,紙区2-2-2,1,カード,日本語",
+    "P-003,鈴木 一郎,スズキ イチロウ,03-12,,,紙区3-3-3,1,カード,日本語",
+]
+
+
+@pytest.fixture(scope="module")
+def organisation(gateway, operator):
+    operator.put(f"/v1/regions/{REGION}/program", {"name": "紙区こども食堂"})
+    created = operator.post(f"/v1/regions/{REGION}/organisations", {
+        "name": "かみのき会", "household_cap": 10, "contact_email": "kaminoki@example.org",
+        "contact_phone": "03-0000-0009",
+    })
+    staff = gateway.as_(gateway.staff_token(
+        "integration-bootstrap-key", "organisation", organisation_id=created["id"]))
+    return {"id": created["id"], "staff": staff, "path": f"/v1/organisations/{created['id']}"}
+
+
+@pytest.fixture(scope="module")
+def imported(organisation):
+    csv_bytes = "\r\n".join([HEADERS, *LINES]).encode("cp932") + b"\r\n"
+    report = organisation["staff"].post(
+        f"{organisation['path']}/households/import", data=csv_bytes,
+        headers={"Content-Type": "text/csv"},
+    )
+    return {row["external_ref"]: row for row in report["rows"]} | {"summary": report["summary"]}
+
+
+def read_pdf(content):
+    """(text, QR contents) of each page, as a reader with a scanner would have them."""
+    pages = []
+    for page in pypdfium2.PdfDocument(content):
+        image = page.render(scale=3).to_pil()
+        pages.append((page.get_textpage().get_text_range(),
+                      [barcode.text for barcode in zxingcpp.read_barcodes(image)]))
+    return pages
+
+
+def test_the_export_imports_again_as_unchanged(organisation, imported):
+    staff = organisation["staff"]
+    assert imported["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert imported["P-003"]["reasons"][0]["column"] == "電話番号"
+
+    exported = staff.request("GET", f"{organisation['path']}/households.csv")
+    again = staff.post(f"{organisation['path']}/households/import", data=exported.content,
+                       headers={"Content-Type": "text/csv"})
+
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert exported.content.startswith("\ufeff管理番号".encode())
+    assert again["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
+
+
+def test_an_app_letters_qr_code_starts_the_app(gateway, organisation, imported):
+    household_id = imported["P-001"]["household_id"]
+
+    letter = organisation["staff"].request(
+        "POST", f"{organisation['path']}/households/{household_id}/app-letter")
+
+    assert letter.headers["Content-Type"] == "application/pdf"
+    [(text, [code])] = read_pdf(letter.content)
+    assert "山田 花子 様" in text
+    activated = gateway.post("/v1/app/activate", {"activation_code": code})
+    assert activated["household_id"] == household_id
+
+
+def test_a_lost_card_is_refused_at_once_and_the_new_one_is_printed(
+        stack, organisation, imported):
+    staff, path = organisation["staff"], organisation["path"]
+    household_id = imported["P-002"]["household_id"]
+    lost = imported["P-002"]["card_number"]
+
+    blocked = staff.post(f"{path}/households/{household_id}/card/block", {"reason": "lost"})
+
+    assert blocked["in_force_at_counter"] is True
+    assert rows(stack, "redemption", "SELECT status FROM cards WHERE card_number = :number",
+                number=lost) == [{"status": "blocked"}]
+
+    issued = staff.post(f"{path}/households/{household_id}/card")
+    sheet = staff.request("GET", f"{path}/cards.pdf", params={"household_id": household_id})
+
+    [(text, codes)] = read_pdf(sheet.content)
+    assert codes == [issued["card_number"]] and lost not in codes
+    assert "ドコデモこども食堂" in text and "かみのき会" in text
+    wait_until(lambda: rows(stack, "redemption",
+                            "SELECT status FROM cards WHERE card_number = :number",
+                            number=issued["card_number"]) == [{"status": "active"}],
+               what="the new card reaching the counter")
