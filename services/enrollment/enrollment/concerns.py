@@ -3,7 +3,8 @@
 A restaurant raises a concern about the child of one of its redemptions; redemption announces
 it (``concern_raised``) and this module keeps it once, for the organisation the household
 belongs to here, which is the truth about referrals. Once kept, ``concern_recorded`` tells the
-notification service to let the organisation know that a concern is waiting: ids only.
+notification service to let the organisation know that a concern is waiting: ids only (the
+household's leads notification to the organisation's address; the message never names it).
 
 The organisation sees which household and when, acknowledges and closes. The restaurant sees
 only the status of what it raised. Reads are scoped: another organisation's concern is not
@@ -55,7 +56,8 @@ def record(session, outbox, fact):
         return False
 
     outbox.add(session, "concern_recorded", {
-        "concern_id": fact["concern_id"], "organisation_id": household.organisation_id,
+        "concern_id": fact["concern_id"], "household_id": household.id,
+        "organisation_id": household.organisation_id,
         "region_id": household.region_id, "restaurant_id": fact["restaurant_id"],
     })
     return True

@@ -69,7 +69,8 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(
 
     [recorded] = database.outbox_events("concern_recorded")
     assert recorded["organisation_id"] == aoba["id"]
-    assert "note" not in recorded and "household_id" not in recorded
+    assert recorded["household_id"] == household["id"]
+    assert "note" not in recorded and "category" not in recorded
 
 
 def test_a_concern_delivered_twice_is_kept_and_announced_once(service, aoba, household, database):

@@ -56,8 +56,9 @@ def compose(sender, address, letter, languages):
     email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     # Tells mail servers not to answer with vacation replies.
     email["Auto-Submitted"] = "auto-generated"
-    email["Content-Language"] = ", ".join(languages)
     email.set_content(letter.body, charset="utf-8")
+    # After set_content, which clears every Content-* header set before it.
+    email["Content-Language"] = ", ".join(languages)
     return email
 
 

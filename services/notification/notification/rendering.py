@@ -2,8 +2,9 @@
 
 Each file ``templates/<template>.txt`` holds, side by side, a subject block and a body block
 per language (``subject_ja``, ``body_ja``, ``subject_en``, ``body_en``), so that one edit
-keeps both languages in step. A message shows its languages in the order its reader prefers:
-subjects joined with " / ", bodies one after the other.
+keeps both languages in step. The reader's language picks the variant (domain.languages_for):
+Japanese with English alongside, or English alone. Several languages show subjects joined with
+" / " and bodies one after the other.
 """
 
 from dataclasses import dataclass
@@ -24,6 +25,15 @@ def yen_ja(amount):
 def yen_en(amount):
     # Spelled out: "¥" alone is easy to misread as "Y" or as yuan on a small screen.
     return f"{amount:,} yen"
+
+
+def yen_sign(amount):
+    """"¥1,200", as Japanese families read a short line on a phone."""
+    return f"¥{amount:,}"
+
+
+def month_day_ja(day):
+    return f"{day.month}月{day.day}日"
 
 
 def date_ja(day):
@@ -50,7 +60,8 @@ def _environment():
         autoescape=False, trim_blocks=True, lstrip_blocks=True,
     )
     environment.filters.update(
-        yen_ja=yen_ja, yen_en=yen_en, date_ja=date_ja, date_en=date_en,
+        yen_ja=yen_ja, yen_en=yen_en, yen_sign=yen_sign, month_day_ja=month_day_ja,
+        date_ja=date_ja, date_en=date_en,
         datetime_ja=datetime_ja, datetime_en=datetime_en,
     )
     return environment

@@ -10,6 +10,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from shokudo_common.periods import zone_info
 from shokudo_common.validation import Id, RegionId, Yen
 
+from notification import domain
+
 CHANNELS = ("app", "card")
 
 
@@ -39,6 +41,7 @@ class TicketsIssued(Event):
     period = fields.String(required=True)
     amount_yen = Yen(required=True)
     time_zone = fields.String(required=True, validate=known_time_zone)
+    valid_until = fields.AwareDateTime(required=True)
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True)
     grants = fields.List(fields.Nested(Grant), required=True)
@@ -48,6 +51,8 @@ class TicketRedeemed(Event):
     """A redemption applied at a restaurant (redemption.events ``ticket_redeemed``)."""
 
     redemption_id = Id(required=True)
+    # Followed for reminders when present; the fact has carried it since redemption began.
+    ticket_id = Id(load_default=None)
     household_id = Id(required=True)
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
@@ -58,6 +63,22 @@ class TicketRedeemed(Event):
     pay_at_counter_yen = Yen(load_default=0)
     valid_until = fields.AwareDateTime(required=True)
     at = fields.AwareDateTime(required=True)
+
+
+class TicketVoided(Event):
+    """A redemption undone (redemption.events ``ticket_voided``): the ticket's new balance."""
+
+    ticket_id = Id(required=True)
+    household_id = Id(required=True)
+    balance_yen = Yen(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class TicketExpired(Event):
+    """A ticket whose window closed (redemption.events ``ticket_expired``)."""
+
+    ticket_id = Id(required=True)
+    household_id = Id(required=True)
 
 
 class Contact(Event):
@@ -72,6 +93,11 @@ class Contact(Event):
     organisation_name = fields.String(load_default="", allow_none=True)
     organisation_email = fields.String(load_default=None, allow_none=True)
     external_ref = fields.String(load_default=None, allow_none=True)
+    # How the household prefers to hear from us, and its phone for SMS. Enrollment does not
+    # send these yet: until it does, every family is written to by email.
+    # An unknown channel is read as email rather than refusing the whole batch.
+    notify_by = fields.String(load_default=domain.EMAIL, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
 
 
 class Contacts(Schema):
@@ -83,16 +109,14 @@ class SummaryQuery(Schema):
 
 
 class ConcernRecorded(Event):
-    """A restaurant's concern kept for an organisation (enrollment.events ``concern_recorded``)."""
+    """A restaurant's concern kept for an organisation (enrollment.events ``concern_recorded``).
+
+    The household leads to the organisation's address, as for every notice; the message never
+    names it.
+    """
 
     concern_id = Id(required=True)
+    household_id = Id(required=True)
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
 
-
-class Organisation(Event):
-    """The part of enrollment.get_organisation a notice needs."""
-
-    id = Id(required=True)
-    name = fields.String(load_default="", allow_none=True)
-    contact_email = fields.String(load_default=None, allow_none=True)

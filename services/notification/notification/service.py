@@ -1,18 +1,35 @@
 """Notification as a nameko service: hears facts, asks enrollment whom to tell, tells them.
 
 Each handler parses the fact, asks enrollment for the contacts of every household it concerns
-in one call, lets the domain decide the messages, then renders, sends and records them. The
-delivery log rows and their ``notification_delivered`` / ``notification_failed`` events commit
-together with the record that the fact was applied (see shokudo_common.handlers).
+in one call, lets the domain decide the messages and queues them in the delivery log: due now,
+or at the end of the quiet hours for a family. The queued rows commit together with the record
+that the fact was applied (see shokudo_common.handlers), so a fact never yields a message twice.
+
+A timer in every replica (``send_due``) takes due messages with FOR UPDATE SKIP LOCKED, marks
+them "sending" and commits, asks enrollment for the addresses, sends, and settles each message
+in its own commit: sent, tried again later (exponential backoff) or failed after the last try.
+The window left: a worker that dies after the relay took a message and before its settlement
+commits leaves it "sending"; after DELIVERY_UNCONFIRMED_SECONDS it is logged as failed
+(``send_not_confirmed``) and never sent again, so a family may get it while the log says failed,
+but never twice.
+
+Another timer (``remind``) reminds households of what is left on their ticket a week before its
+window closes, once per household and period.
 """
 
 import logging
+import uuid
 from collections import Counter as Tally
+from itertools import groupby
 
-from prometheus_client import Counter
+from jinja2 import TemplateError
+from prometheus_client import Counter, Gauge
+from sqlalchemy.exc import SQLAlchemyError
 
+from shokudo_common.clock import Clock
 from shokudo_common.db import Database
-from shokudo_common.entrypoints import rpc
+from shokudo_common.entrypoints import ConfiguredTimer, rpc
+from shokudo_common.errors import ShokudoError
 from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
@@ -21,18 +38,39 @@ from shokudo_common.rpc import ServiceRpc
 from shokudo_common.validation import load
 
 from notification import domain, rendering, repository
-from notification.mailer import Mailer, MailNotSent
+from notification.channels import Dispatcher, NotSent, Outgoing, Providers
+from notification.mailer import Mailer
+from notification.policy import Policy
 from notification.schemas import (
-    ConcernRecorded, Contacts, Organisation, SummaryQuery, TicketRedeemed, TicketsIssued,
+    ConcernRecorded, Contacts, SummaryQuery, TicketExpired, TicketRedeemed, TicketsIssued,
+    TicketVoided,
 )
 
 log = logging.getLogger(__name__)
+timer = ConfiguredTimer.decorator
 
 NOTIFICATIONS = Counter(
     "shokudo_notifications_total",
     "Messages to households and organisations, by channel and outcome",
     ["channel", "outcome"],
 )
+DELIVERIES = Counter(
+    "shokudo_notification_deliveries_total",
+    "Tries and ends of messages: sent, retry (a failed try to be repeated), failed (after the "
+    "last try, or never confirmed), skipped (nobody to send to)",
+    ["channel", "template", "outcome"],
+)
+QUEUE = Gauge(
+    "shokudo_notification_queue",
+    "Messages in the delivery log waiting to go (pending) or being sent (sending), as this "
+    "replica last counted them; every replica counts the same table, so aggregate with max",
+    ["state"],
+)
+RETRY = "retry"
+
+# Why a try did not happen or did not end as sent; stable codes in the delivery log.
+CONTACTS_UNAVAILABLE = "contacts_unavailable"
+RENDER_FAILED = "render_failed"
 
 # The fact announced for each outcome; a skipped message is one that did not reach anyone.
 OUTCOME_EVENTS = {
@@ -50,17 +88,21 @@ class NotificationService(OperationalEndpoints):
     outbox = Outbox()
     enrollment = ServiceRpc("enrollment")
     mailer = Mailer()
+    providers = Providers()
+    policy = Policy()
+    clock = Clock()
 
     @on_event("issuance", "tickets_issued")
     def on_tickets_issued(self, payload):
         """A batch of grants: each family, or its organisation, hears that tickets arrived."""
         issue = load(TicketsIssued(), payload)
         repository.remember_time_zone(self.db, issue["region_id"], issue["time_zone"])
+        repository.track_grants(self.db, issue)
 
         contacts = self._contacts(grant["household_id"] for grant in issue["grants"])
-        messages = domain.tickets_issued_messages(issue, contacts)
+        messages = domain.tickets_issued_messages(issue, contacts, self._dispatcher().available())
 
-        self._deliver(payload["event_id"], issue["region_id"], messages)
+        self._enqueue(payload["event_id"], issue["region_id"], issue["time_zone"], messages)
 
     @on_event("redemption", "ticket_redeemed")
     def on_ticket_redeemed(self, payload):
@@ -68,27 +110,73 @@ class NotificationService(OperationalEndpoints):
         redemption = load(TicketRedeemed(), payload)
         region_id = redemption["region_id"]
         time_zone = repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
+        if redemption["ticket_id"]:
+            repository.follow_balance(self.db, redemption["ticket_id"],
+                                      redemption["balance_yen"], redemption["at"])
 
         contacts = self._contacts([redemption["household_id"]])
-        messages = domain.ticket_redeemed_messages(redemption, contacts, time_zone)
+        messages = domain.ticket_redeemed_messages(redemption, contacts, time_zone,
+                                                   self._dispatcher().available())
 
-        self._deliver(payload["event_id"], region_id, messages)
+        self._enqueue(payload["event_id"], region_id, time_zone, messages)
+
+    @on_event("redemption", "ticket_voided")
+    def on_ticket_voided(self, payload):
+        """A void gives yen back to the ticket: the reminder must say what is left now."""
+        void = load(TicketVoided(), payload)
+        repository.follow_balance(self.db, void["ticket_id"], void["balance_yen"], void["at"])
+
+    @on_event("redemption", "ticket_expired")
+    def on_ticket_expired(self, payload):
+        """An expired ticket is never reminded of."""
+        expiry = load(TicketExpired(), payload)
+        repository.close_ticket(self.db, expiry["ticket_id"])
 
     @on_event("enrollment", "concern_recorded")
     def on_concern_recorded(self, payload):
         """A restaurant's concern waits for an organisation: its contact hears that, only."""
         concern = load(ConcernRecorded(), payload)
-        organisation = load(Organisation(),
-                            self.enrollment.get_organisation(concern["organisation_id"]))
-        message = domain.concern_waiting_message(concern, organisation)
+        region_id = concern["region_id"]
+        time_zone = repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
 
-        self._deliver(payload["event_id"], concern["region_id"], [message])
+        contacts = self._contacts([concern["household_id"]])
+        messages = domain.concern_waiting_messages(concern, contacts)
+
+        self._enqueue(payload["event_id"], region_id, time_zone, messages)
 
     @rpc
     def delivery_summary(self, region_id=None):
-        """How many messages went, failed or were skipped, by channel, in a region or overall."""
+        """How many messages went, failed, were skipped or wait, by channel, in a region or
+        overall."""
         query = load(SummaryQuery(), {"region_id": region_id})
         return repository.summary(self.db, query["region_id"])
+
+    # -- timers -------------------------------------------------------------------------------
+
+    @timer("REMINDER_TIMER_SECONDS", default=300)
+    def remind(self):
+        """Queue the reminders that have come due. Every replica does it; none twice."""
+        try:
+            self._remind(self.clock.now())
+        # The next tick tries again: the claims of this one were rolled back with it.
+        except (SQLAlchemyError, ShokudoError) as error:
+            self.db.rollback()
+            log.error("reminders not queued", extra={"error": type(error).__name__})
+
+    @timer("DELIVERY_TIMER_SECONDS", default=2)
+    def send_due(self):
+        """Send the messages whose time has come. Every replica does it; none sends one twice."""
+        try:
+            self._send_due(self.clock.now())
+        # What was taken stays "sending" and is given up as unconfirmed, never sent twice.
+        except SQLAlchemyError as error:
+            self.db.rollback()
+            log.error("queued messages not sent", extra={"error": type(error).__name__})
+
+    # -- queueing -----------------------------------------------------------------------------
+
+    def _dispatcher(self):
+        return Dispatcher(self.mailer, self.providers)
 
     def _contacts(self, household_ids):
         """Enrollment's contacts for all these households, in one call."""
@@ -98,44 +186,172 @@ class NotificationService(OperationalEndpoints):
         reply = self.enrollment.get_contacts(household_ids)
         return load(Contacts(), {"contacts": reply})["contacts"]
 
-    def _deliver(self, event_id, region_id, messages):
-        # Render everything before sending anything: a broken template must stop the batch
-        # before any family receives a message, or the retry would send some of them twice.
-        # Known gap: a database failure after some messages went out rolls their log rows
-        # back, and the handler's retry sends those again. Failed sends are not retried and
-        # quiet hours are not kept yet; both wait for the retry-with-backoff issue.
-        letters = [(message, rendering.render_message(message)) for message in messages]
+    def _enqueue(self, event_id, region_id, time_zone, messages):
+        # Render everything before queueing anything: a broken template must stop the fact
+        # (which is then parked) rather than leave messages that can never be written.
+        for message in messages:
+            rendering.render_message(message)
 
-        tally = Tally()
-        with self.mailer.conversation() as post:
-            for message, letter in letters:
-                delivery_id = repository.claim(self.db, event_id, region_id, message)
-                if delivery_id is None:
-                    continue  # an earlier delivery of this event produced it already
+        now, tally = self.clock.now(), Tally()
+        for message in messages:
+            due_at = domain.not_before(message.channel, now, time_zone, self.policy.quiet_hours)
+            delivery_id = repository.enqueue(self.db, event_id, region_id, message, due_at)
+            if delivery_id is None:
+                continue  # an earlier delivery of this event produced it already
 
-                outcome, error_code = self._send(post, message, letter)
-                self._record(delivery_id, region_id, message, outcome, error_code)
-                tally[outcome] += 1
+            if message.fell_back_from:
+                log.info("preferred channel has no provider here; email instead", extra={
+                    "household_id": message.household_id, "preferred": message.fell_back_from,
+                })
+            if message.skip_reason:
+                self._announce(delivery_id, region_id, message, domain.SKIPPED,
+                               message.skip_reason)
+            tally[domain.SKIPPED if message.skip_reason else domain.PENDING] += 1
 
-        log.info("notifications handled", extra=dict(tally, event_id=event_id,
-                                                      region_id=region_id))
+        log.info("notifications queued", extra=dict(tally, event_id=event_id,
+                                                     region_id=region_id))
 
-    def _send(self, post, message, letter):
-        if message.skip_reason:
-            outcome, error_code = domain.SKIPPED, message.skip_reason
-        else:
-            try:
-                post.send(message.address, letter, message.languages)
-                outcome, error_code = domain.SENT, None
-            except MailNotSent as failure:
-                outcome, error_code = domain.FAILED, failure.code
+    def _remind(self, now):
+        tickets = repository.claim_reminders(self.db, now, self.policy.reminder_batch)
+        if not tickets:
+            self.db.rollback()
+            return
 
-        NOTIFICATIONS.labels(message.channel, outcome).inc()
-        return outcome, error_code
+        contacts = self._contacts(ticket.household_id for ticket in tickets)
+        available = self._dispatcher().available()
+        for region_id, in_region in groupby(tickets, key=lambda ticket: ticket.region_id):
+            in_region = list(in_region)
+            due = [domain.DueTicket(ticket.household_id, ticket.organisation_id,
+                                    ticket.balance_yen, ticket.last_day) for ticket in in_region]
+            messages = domain.reminder_messages(due, contacts, available)
+            # The reminders table keeps each household and period to once; this id only
+            # groups the messages of one tick.
+            self._enqueue(str(uuid.uuid4()), region_id, in_region[0].time_zone, messages)
 
-    def _record(self, delivery_id, region_id, message, outcome, error_code):
-        """Settle the log row and announce the outcome; ids and codes only, never an address."""
-        repository.settle(self.db, delivery_id, outcome, error_code)
+        self.db.commit()
+        log.info("reminders queued", extra={"tickets": len(tickets)})
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send_due(self, now):
+        self._give_up_unconfirmed(now)
+
+        taken = repository.take_due(self.db, now, self.policy.batch)
+        self.db.commit()
+        if taken:
+            self._send_batch(taken, now)
+
+        for state, number in repository.queue_sizes(self.db).items():
+            QUEUE.labels(state).set(number)
+        self.db.rollback()
+
+    def _send_batch(self, taken, now):
+        contacts, zones = self._addresses(taken), {}
+        untried = list(taken)
+        try:
+            with self._dispatcher().post() as post:
+                while untried:
+                    queued = untried[0]
+                    zone = zones.setdefault(queued.region_id, self._time_zone(queued.region_id))
+                    self._send_one(post, queued, contacts, zone, now)
+                    untried.pop(0)
+        except SQLAlchemyError:
+            # The message under way stays "sending" (it may have gone); the ones not tried
+            # yet go back to the queue, if the database lets us.
+            self.db.rollback()
+            self._put_back(untried[1:], now)
+            raise
+
+    def _put_back(self, untried, now):
+        try:
+            for queued in untried:
+                repository.try_again_at(self.db, queued.id, now, attempt_counted=False)
+            self.db.commit()
+        except SQLAlchemyError:
+            self.db.rollback()
+            log.error("untried messages left sending", extra={"messages": len(untried)})
+
+    def _give_up_unconfirmed(self, now):
+        before = now - self.policy.unconfirmed_after
+        for row in repository.give_up_unconfirmed(self.db, before, now):
+            self._announce(row.id, row.region_id, row, domain.FAILED,
+                           repository.SEND_NOT_CONFIRMED)
+        self.db.commit()
+
+    def _addresses(self, taken):
+        """Contacts by household for this batch; None when enrollment cannot say now."""
+        wanted = [queued.contact_household_id for queued in taken if queued.contact_household_id]
+        try:
+            return {contact["household_id"]: contact for contact in self._contacts(wanted)}
+        except ShokudoError as error:
+            log.warning("contacts unavailable, messages will be tried again",
+                        extra={"error": type(error).__name__, "messages": len(taken)})
+            return None
+
+    def _time_zone(self, region_id):
+        return repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
+
+    def _send_one(self, post, queued, contacts, time_zone, now):
+        # Quiet hours may have begun since the message was queued: it waits, its try unspent.
+        held_until = domain.not_before(queued.channel, now, time_zone, self.policy.quiet_hours)
+        if held_until > now:
+            repository.try_again_at(self.db, queued.id, held_until, attempt_counted=False)
+            self.db.commit()
+            return
+        if contacts is None:
+            self._failed_try(queued, CONTACTS_UNAVAILABLE, time_zone, now)
+            return
+
+        address, skip_reason = self._address(queued, contacts.get(queued.contact_household_id))
+        if skip_reason:
+            self._finish(queued, domain.SKIPPED, skip_reason, now)
+            return
+        languages = domain.languages_of(queued.channel, queued.language)
+        try:
+            letter = rendering.render(queued.template, languages, queued.facts)
+        except TemplateError:
+            log.exception("message could not be written", extra={"delivery_id": queued.id})
+            self._finish(queued, domain.FAILED, RENDER_FAILED, now)
+            return
+
+        try:
+            post.send(queued.channel, Outgoing(address, letter, languages))
+        except NotSent as failure:
+            self._failed_try(queued, failure.code, time_zone, now)
+            return
+        self._finish(queued, domain.SENT, None, now)
+
+    def _address(self, queued, contact):
+        if contact is None:
+            return None, domain.CONTACT_UNKNOWN
+        if queued.channel == domain.ORGANISATION_NOTICE:
+            return domain.notice_address(contact)
+        return domain.family_address(queued.channel, contact)
+
+    def _failed_try(self, queued, error_code, time_zone, now):
+        retries = self.policy.retries
+        if retries.exhausted(queued.attempts):
+            self._finish(queued, domain.FAILED, error_code, now)
+            return
+
+        again_at = domain.not_before(queued.channel, now + retries.pause_after(queued.attempts),
+                                     time_zone, self.policy.quiet_hours)
+        repository.try_again_at(self.db, queued.id, again_at, error_code)
+        self.db.commit()
+        DELIVERIES.labels(queued.channel, queued.template, RETRY).inc()
+        log.warning("notification not sent, will try again", extra={
+            "delivery_id": queued.id, "channel": queued.channel, "template": queued.template,
+            "attempt": queued.attempts, "error_code": error_code,
+            "next_attempt_at": again_at.isoformat(),
+        })
+
+    def _finish(self, queued, outcome, error_code, now):
+        repository.settle(self.db, queued.id, outcome, error_code, now)
+        self._announce(queued.id, queued.region_id, queued, outcome, error_code)
+        self.db.commit()
+
+    def _announce(self, delivery_id, region_id, message, outcome, error_code):
+        """Announce the outcome and count it; ids and codes only, never an address."""
         self.outbox.add(self.db, OUTCOME_EVENTS[outcome], {
             "delivery_id": delivery_id,
             "household_id": message.household_id,
@@ -146,6 +362,8 @@ class NotificationService(OperationalEndpoints):
             "outcome": outcome,
             "error_code": error_code,
         })
+        NOTIFICATIONS.labels(message.channel, outcome).inc()
+        DELIVERIES.labels(message.channel, message.template, outcome).inc()
         if outcome != domain.SENT:
             log.warning("notification not sent", extra={
                 "delivery_id": delivery_id, "household_id": message.household_id,

@@ -79,3 +79,4 @@ class FakeEnrollment:
 @pytest.fixture
 def enrollment():
     return FakeEnrollment()
+

@@ -1,9 +1,10 @@
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from notification import domain
+from notification.policy import DeliveryPolicy
 
 ORGANISATION_A = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
 ORGANISATION_B = "8e3a2b1f-4c5d-4e6f-9071-8293a4b5c6d7"
@@ -26,10 +27,11 @@ def issue(*grants):
     }
 
 
-def test_a_household_reads_its_own_language_first():
-    assert domain.languages_for("ja") == ("ja", "en")
-    assert domain.languages_for("en") == ("en", "ja")
+def test_the_household_language_picks_the_variant():
+    assert domain.languages_for("ja") == ("ja", "en")  # Japanese, English alongside
+    assert domain.languages_for("en") == ("en",)       # English alone
     assert domain.languages_for(None) == ("ja", "en")
+    assert domain.languages_of(domain.ORGANISATION_NOTICE, "en") == ("ja", "en")
 
 
 def test_app_households_get_emails_and_card_households_one_notice_per_organisation():
@@ -123,3 +125,101 @@ def test_a_message_never_shows_its_address_when_printed():
         issue(("h1", ORGANISATION_A)), [contact("h1", email="secret@example.jp")])
 
     assert "secret@example.jp" not in repr(message)
+
+
+# -- quiet hours, retries, channels ---------------------------------------------------------
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.mark.parametrize("local, released", [
+    (datetime(2026, 3, 12, 12, 0), datetime(2026, 3, 12, 12, 0)),   # daytime: at once
+    (datetime(2026, 3, 12, 20, 59), datetime(2026, 3, 12, 20, 59)),
+    (datetime(2026, 3, 12, 21, 0), datetime(2026, 3, 13, 8, 0)),    # evening: next morning
+    (datetime(2026, 3, 12, 23, 30), datetime(2026, 3, 13, 8, 0)),
+    (datetime(2026, 3, 13, 3, 0), datetime(2026, 3, 13, 8, 0)),     # night: this morning
+    (datetime(2026, 3, 13, 8, 0), datetime(2026, 3, 13, 8, 0)),
+])
+def test_quiet_hours_hold_family_messages_until_eight_local_time(local, released):
+    moment = local.replace(tzinfo=TOKYO).astimezone(ZoneInfo("UTC"))  # as the clock gives it
+
+    due = domain.not_before(domain.EMAIL, moment, "Asia/Tokyo", domain.QuietHours())
+
+    assert due == released.replace(tzinfo=TOKYO)
+
+
+def test_quiet_hours_follow_the_region_time_zone_and_spare_organisation_staff():
+    quiet = domain.QuietHours()
+    noon_in_tokyo = datetime(2026, 3, 12, 12, 0, tzinfo=TOKYO)  # 17:00 in Honolulu, the day before
+
+    assert domain.not_before(domain.SMS, noon_in_tokyo, "Pacific/Honolulu", quiet) == noon_in_tokyo
+    late = datetime(2026, 3, 12, 23, 0, tzinfo=TOKYO)
+    assert domain.not_before(domain.ORGANISATION_NOTICE, late, "Asia/Tokyo", quiet) == late
+    assert domain.not_before(domain.PUSH, late, "Asia/Tokyo", None) == late
+
+
+def test_quiet_hours_are_read_from_the_config():
+    assert domain.QuietHours.parse("22:30-07:00") == domain.QuietHours(time(22, 30), time(7, 0))
+    assert domain.QuietHours.parse("off") is None
+    assert domain.QuietHours.parse("False") is None  # YAML's reading of a bare off
+
+
+def test_each_pause_between_tries_is_longer_up_to_a_limit():
+    retries = domain.Retries(max_attempts=5, first_pause=timedelta(minutes=1), factor=4,
+                             longest_pause=timedelta(hours=1))
+
+    pauses = [retries.pause_after(attempt) for attempt in range(1, 5)]
+
+    assert pauses == [timedelta(minutes=1), timedelta(minutes=4), timedelta(minutes=16),
+                      timedelta(hours=1)]
+    assert not retries.exhausted(4) and retries.exhausted(5)
+
+
+@pytest.mark.parametrize("preferred, phone, available, chosen", [
+    (None, None, ("email",), ("email", None)),
+    ("sms", "090-1", ("email", "sms"), ("sms", None)),
+    ("sms", "090-1", ("email",), ("email", "sms")),       # no SMS provider here
+    ("sms", None, ("email", "sms"), ("email", "sms")),    # no phone to text
+    ("push", None, ("email", "push"), ("push", None)),
+    ("pigeon", None, ("email",), ("email", None)),        # unknown: email, nothing to report
+])
+def test_a_family_is_reached_through_its_preferred_channel_or_else_email(
+        preferred, phone, available, chosen):
+    household = dict(contact("h1", email="one@example.jp"), notify_by=preferred, phone=phone)
+
+    assert domain.family_channel(household, available) == chosen
+
+
+def test_reminders_go_to_app_households_and_to_organisations_for_their_cards():
+    tickets = [
+        domain.DueTicket("h1", ORGANISATION_A, 1200, date(2026, 3, 31)),
+        domain.DueTicket("h2", ORGANISATION_A, 3000, date(2026, 3, 31)),
+        domain.DueTicket("h3", ORGANISATION_A, 500, date(2026, 3, 31)),
+        domain.DueTicket("gone", ORGANISATION_A, 100, date(2026, 3, 31)),
+    ]
+    contacts = [contact("h1", email="one@example.jp"), contact("h2", "card", external_ref="A-10"),
+                contact("h3", "card", external_ref="A-2")]
+
+    messages = domain.reminder_messages(tickets, contacts)
+
+    by_template = {(m.template, m.household_id): m for m in messages}
+    family = by_template[(domain.TICKET_REMINDER, "h1")]
+    assert family.facts == {"balance_yen": 1200, "last_day": date(2026, 3, 31)}
+    notice = by_template[(domain.ORGANISATION_TICKET_REMINDER, None)]
+    assert notice.facts["households"] == [{"external_ref": "A-2", "balance_yen": 500},
+                                          {"external_ref": "A-10", "balance_yen": 3000}]
+    assert notice.contact_household_id in {"h2", "h3"}
+    assert by_template[(domain.TICKET_REMINDER, "gone")].skip_reason == domain.CONTACT_UNKNOWN
+
+
+def test_the_delivery_policy_is_read_from_the_config():
+    policy = DeliveryPolicy.from_config({
+        "QUIET_HOURS": "22:00-07:30", "DELIVERY_MAX_ATTEMPTS": 3,
+        "DELIVERY_RETRY_FIRST_SECONDS": 30, "DELIVERY_RETRY_FACTOR": 2,
+    })
+
+    assert policy.quiet_hours == domain.QuietHours(time(22, 0), time(7, 30))
+    assert policy.retries.max_attempts == 3
+    assert policy.retries.pause_after(2) == timedelta(seconds=60)
+    assert DeliveryPolicy.from_config({"QUIET_HOURS": False}).quiet_hours is None
+    assert DeliveryPolicy.from_config({}).quiet_hours == domain.QuietHours()

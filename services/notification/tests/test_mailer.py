@@ -2,7 +2,6 @@
 
 import eventlet
 import pytest
-from aiosmtpd.controller import Controller
 
 from notification.mailer import (
     ADDRESS_INVALID, SMTP_REFUSED, SMTP_UNREACHABLE, MailNotSent, SmtpMailer, SmtpSettings,
@@ -31,12 +30,12 @@ class Picky:
 
 
 @pytest.fixture
-def picky_relay(unused_port):
-    handler = Picky(refused="gone@example.jp")
-    controller = Controller(handler, hostname="127.0.0.1", port=unused_port)
-    controller.start()
-    yield controller
-    controller.stop()
+def picky_relay(smtp_sink):
+    """The session's SMTP sink, picky for one test. Only one asyncio loop can run in this
+    eventlet-patched process, so a second aiosmtpd controller cannot start beside the sink."""
+    default, smtp_sink.handler = smtp_sink.handler, Picky(refused="gone@example.jp")
+    yield smtp_sink
+    smtp_sink.handler = default
 
 
 def settings(port, timeout_seconds=5):

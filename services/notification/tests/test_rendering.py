@@ -31,7 +31,7 @@ def test_the_reader_language_leads_the_subject_and_the_body():
 
 @pytest.mark.parametrize("template", [
     "tickets_issued", "ticket_redeemed", "organisation_tickets_issued",
-    "organisation_ticket_redeemed",
+    "organisation_ticket_redeemed", "ticket_reminder", "organisation_ticket_reminder",
 ])
 def test_every_template_has_a_subject_and_body_in_both_languages(template):
     facts = dict(
@@ -39,6 +39,7 @@ def test_every_template_has_a_subject_and_body_in_both_languages(template):
         organisation_name="支援の会",
         at=datetime(2026, 3, 12, 18, 30, tzinfo=ZoneInfo("Asia/Tokyo")),
         external_ref="A-1", external_refs=["A-1"],
+        households=[{"external_ref": "A-1", "balance_yen": 2000}],
     )
 
     letter = rendering.render(template, ("ja", "en"), facts)
@@ -51,3 +52,14 @@ def test_every_template_has_a_subject_and_body_in_both_languages(template):
 def test_a_missing_fact_fails_loudly_instead_of_printing_nothing():
     with pytest.raises(UndefinedError):
         rendering.render("tickets_issued", ("ja", "en"), {"amount_yen": 3000})
+
+
+def test_the_reminder_says_what_is_left_and_until_when():
+    facts = {"balance_yen": 1200, "last_day": date(2026, 3, 31)}
+
+    japanese = rendering.render("ticket_reminder", ("ja", "en"), facts)
+    english = rendering.render("ticket_reminder", ("en",), facts)
+
+    assert japanese.subject.startswith("3月31日まで ¥1,200 残っています / ")
+    assert english.subject == "1,200 yen left on your meal ticket until Tuesday 31 March 2026"
+    assert "残って" not in english.body and rendering.BETWEEN_LANGUAGES not in english.body
