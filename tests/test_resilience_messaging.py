@@ -182,7 +182,7 @@ def test_a_fact_whose_handler_keeps_failing_is_parked_and_a_replay_applies_it_on
     assert _parking(stack, "replay", "--id", str(parked["id"])).returncode == 0
     wait_until(lambda: rows(stack, "notification", APPLIED, event=parked["event_id"]),
                what="the replayed fact applied")
-    assert len(receipts(stack, address)) == 1
+    wait_until(lambda: len(receipts(stack, address)) == 1, what="the replayed receipt sent")
     assert scalar(stack, "notification", DELIVERIES, event=parked["event_id"]) == 1
     # Replayed once: the operator's second try finds nothing waiting.
     assert _parking(stack, "replay", "--id", str(parked["id"])).returncode == 1

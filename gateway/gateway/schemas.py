@@ -326,6 +326,54 @@ class CardBlockAnswer(OrganisationHousehold):
     in_force_at_counter = fields.Boolean()
 
 
+# -- the access trail of personal data ---------------------------------------------------------
+
+class AccessReasonHeader(Schema):
+    """Why staff open a household's records, in their words: up to 200 characters.
+
+    Sent percent-encoded (UTF-8) so that Japanese travels in a header; plain ASCII as it is.
+    """
+
+    reason = Text(data_key="X-Access-Reason", max_length=200)
+
+
+class TrailQuery(Schema):
+    """A page of the trail, narrowed by household and time; ``after`` is the last record id
+    of the page before."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    household_id = Id()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+    after = fields.Integer(validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class AccessRecord(Schema):
+    """Who read or changed which households' personal data, when and why: names, no values."""
+
+    record_id = fields.Integer()
+    at = fields.String()
+    organisation_id = fields.String()
+    region_id = fields.String()
+    actor = fields.String()
+    purpose = fields.String()
+    reason = fields.String(allow_none=True)
+    action = fields.String()
+    household_ids = fields.List(fields.String())
+    # Named ``fields`` in the answer; the attribute would hide marshmallow's module here.
+    field_names = fields.List(fields.String(), attribute="fields", data_key="fields")
+    correlation_id = fields.String(allow_none=True)
+
+
+class TrailPage(Schema):
+    records = fields.List(fields.Nested(AccessRecord))
+    # Ask again with ``after`` set to this for the next page; null on the last page.
+    next_after = fields.Integer(allow_none=True)
+
+
 # -- care: usage, concerns, moves, the counter's day, the family's own ticket -----------------
 
 CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")

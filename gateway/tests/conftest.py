@@ -48,8 +48,12 @@ class Recorder:
 
 
 class FakeEnrollment(Recorder):
+    """Enrollment: methods on personal data take the ``accessor`` the trail records; each is
+    kept apart in ``accessors`` as (method, accessor), so call records stay as they were."""
+
     def __init__(self):
         super().__init__()
+        self.accessors = []
         self.organisations = {
             ORGANISATION_A: {"id": ORGANISATION_A, "name": "あおば子ども支援",
                              "region_id": REGION},
@@ -81,18 +85,24 @@ class FakeEnrollment(Recorder):
         self.record("list_organisations", region_id)
         return list(self.organisations.values())
 
-    def enrol_household(self, organisation_id, data, **keyed):
+    def accessed(self, method, accessor):
+        self.accessors.append((method, accessor))
+
+    def enrol_household(self, organisation_id, data, accessor=None, **keyed):
+        self.accessed("enrol_household", accessor)
         self.record("enrol_household", organisation_id, data, **keyed)
         self._fail_if_asked()
         self.get_organisation(organisation_id)
         return {"id": str(uuid.uuid4()), "organisation_id": organisation_id, **data}
 
-    def list_households(self, organisation_id, status=None):
+    def list_households(self, organisation_id, status=None, accessor=None):
+        self.accessed("list_households", accessor)
         self.record("list_households", organisation_id, status=status)
         self.get_organisation(organisation_id)
         return [h for h in self.households.values() if h["organisation_id"] == organisation_id]
 
-    def get_household(self, organisation_id, household_id):
+    def get_household(self, organisation_id, household_id, accessor=None):
+        self.accessed("get_household", accessor)
         self.record("get_household", organisation_id, household_id)
         household = self.households.get(household_id)
         # An organisation only ever sees its own: another's household is simply not found.
@@ -100,24 +110,28 @@ class FakeEnrollment(Recorder):
             raise NotFound("household_not_found", f"no household {household_id}")
         return household
 
-    def suspend_household(self, organisation_id, household_id):
+    def suspend_household(self, organisation_id, household_id, accessor=None):
         return self._set_status("suspend_household", organisation_id, household_id,
-                                "suspended")
+                                "suspended", accessor)
 
-    def reinstate_household(self, organisation_id, household_id):
-        return self._set_status("reinstate_household", organisation_id, household_id, "active")
+    def reinstate_household(self, organisation_id, household_id, accessor=None):
+        return self._set_status("reinstate_household", organisation_id, household_id, "active",
+                                accessor)
 
-    def withdraw_household(self, organisation_id, household_id):
+    def withdraw_household(self, organisation_id, household_id, accessor=None):
         return self._set_status("withdraw_household", organisation_id, household_id,
-                                "withdrawn")
+                                "withdrawn", accessor)
 
-    def _set_status(self, method, organisation_id, household_id, status):
+    def _set_status(self, method, organisation_id, household_id, status, accessor):
+        self.accessed(method, accessor)
         household = self.get_household(organisation_id, household_id)
         self.record(method, organisation_id, household_id)
         household["status"] = status
         return household
 
-    def replace_card(self, organisation_id, household_id, reason, replaced_by, **keyed):
+    def replace_card(self, organisation_id, household_id, reason, replaced_by, accessor=None,
+                     **keyed):
+        self.accessed("replace_card", accessor)
         household = self.get_household(organisation_id, household_id)
         self.record("replace_card", organisation_id, household_id, reason, replaced_by, **keyed)
         self._fail_if_asked()
@@ -125,7 +139,9 @@ class FakeEnrollment(Recorder):
                 "replacement": {"replacement_id": str(uuid.uuid4()), "reason": reason,
                                 "replaced_by": replaced_by}}
 
-    def import_households(self, organisation_id, csv_base64, dry_run=False, **keyed):
+    def import_households(self, organisation_id, csv_base64, dry_run=False, accessor=None,
+                          **keyed):
+        self.accessed("import_households", accessor)
         self.record("import_households", organisation_id, csv_base64, dry_run=dry_run, **keyed)
         return {"dry_run": dry_run,
                 "summary": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0},
@@ -137,6 +153,17 @@ class FakeEnrollment(Recorder):
             raise NotFound("activation_code_not_found", "no such activation code")
         return {"household_id": HOUSEHOLD_A, "region_id": REGION,
                 "organisation_id": ORGANISATION_A}
+
+    def access_trail(self, query):
+        self.record("access_trail", query)
+        return {"records": [{
+            "record_id": 7, "at": "2026-03-05T12:00:00+00:00", "actor": "operator",
+            "organisation_id": query.get("organisation_id", ORGANISATION_A),
+            "region_id": REGION, "purpose": "case_review", "reason": None,
+            "action": "household.read", "household_ids": [HOUSEHOLD_A],
+            "fields": ["address"], "correlation_id": "c-1",
+            "kept_by_enrollment_only": "never in an answer",
+        }], "next_after": None}
 
     def household_counts(self, region_id):
         self.record("household_counts", region_id)

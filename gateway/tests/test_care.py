@@ -66,12 +66,12 @@ def care(services, ids):
                 "raised_at": "2026-03-10T12:00:00+09:00", "status": "open",
                 "household_id": ids.household_a, "organisation_id": ids.organisation_a}
 
-    def list_concerns(organisation_id, status=None):
-        enrollment.record("list_concerns", organisation_id, status=status)
+    def list_concerns(organisation_id, status=None, accessor=None):
+        enrollment.record("list_concerns", organisation_id, status=status, accessor=accessor)
         return [concern(ids)] if organisation_id == ids.organisation_a else []
 
-    def acknowledge_concern(organisation_id, concern_id):
-        enrollment.record("acknowledge_concern", organisation_id, concern_id)
+    def acknowledge_concern(organisation_id, concern_id, accessor=None):
+        enrollment.record("acknowledge_concern", organisation_id, concern_id, accessor=accessor)
         if organisation_id != ids.organisation_a or concern_id != CONCERN:
             raise NotFound("concern_not_found", f"no concern {concern_id}")
         return dict(concern(ids, "acknowledged"), acknowledged_at="2026-03-10T13:00:00+09:00")
@@ -81,7 +81,9 @@ def care(services, ids):
         return [concern(ids)]
 
     def move_household(organisation_id, household_id, to_organisation_id, **keyed):
-        household = enrollment.get_household(organisation_id, household_id)
+        household = enrollment.households.get(household_id)
+        if household is None or household["organisation_id"] != organisation_id:
+            raise NotFound("household_not_found", f"no household {household_id}")
         enrollment.record("move_household", organisation_id, household_id, to_organisation_id,
                           **keyed)
         return {**household, "organisation_id": to_organisation_id,
@@ -128,6 +130,8 @@ def test_usage_is_asked_in_the_organisations_region_and_names_households_by_refe
     assert kwargs == {"period": None, "reach_out_only": True}
     [line] = response.json()["households"]
     assert (line["external_ref"], line["reach_out"]) == ("A-001", True)
+    [(_, accessor)] = care.enrollment.accessors
+    assert accessor["purpose"] == "usage_review"
     assert "card_number" not in line
 
 
@@ -197,6 +201,8 @@ def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_4
 
     assert listed.status_code == 200
     assert listed.json()[0]["household_id"] == ids.household_a
+    [(_, _, asked)] = care.enrollment.called("list_concerns")
+    assert asked["accessor"]["purpose"] == "concern_review"
     assert "guardian_name" not in listed.json()[0]
     assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"
     assert elsewhere.status_code == 404
@@ -217,7 +223,11 @@ def test_the_current_organisation_moves_its_household_with_a_scoped_key(
     assert response.json()["organisation_id"] == ids.organisation_b
     [(_, args, kwargs)] = care.enrollment.called("move_household")
     assert args == (ids.organisation_a, ids.household_a, ids.organisation_b)
-    assert kwargs == {"idempotency_key": f"organisation:{ids.organisation_a}:move-1"}
+    assert kwargs == {
+        "idempotency_key": f"organisation:{ids.organisation_a}:move-1",
+        "accessor": {"actor": f"organisation:{ids.organisation_a}",
+                     "purpose": "household_move", "reason": None},
+    }
 
 
 def test_a_move_needs_a_target_and_another_organisation_cannot_move_the_household(

@@ -19,7 +19,8 @@ def enrollment(services, ids):
     fake = services.enrollment
 
     def answering(method, answer):
-        def call(*args, **kwargs):
+        def call(*args, accessor=None, **kwargs):
+            fake.accessed(method, accessor)
             fake.record(method, *args, **kwargs)
             fake.get_organisation(args[0])
             return answer
@@ -146,3 +147,21 @@ def test_a_card_issue_is_keyed_by_the_caller(gateway, enrollment, token_for, ids
     assert response.status_code == 201
     [(_, _, options)] = enrollment.called("issue_card")
     assert options == {"idempotency_key": f"organisation:{ids.organisation_a}:first-card-A-001"}
+
+
+@pytest.mark.parametrize("route, called, purpose", [
+    ("export", "export_households", "spreadsheet_export"),
+    ("cards", "card_sheet", "card_printing"),
+    ("letter", "app_letter", "app_letter"),
+    ("issue", "issue_card", "card_issue"),
+    ("block", "block_card", "card_block"),
+])
+def test_each_paper_and_card_route_names_who_and_why_for_the_access_trail(
+        gateway, enrollment, token_for, ids, route, called, purpose):
+    method, path = paths(ids)[route]
+
+    gateway.request(method, path, token=token_for("operator"), json={"reason": "lost"},
+                    headers={"X-Access-Reason": "card-lost-at-school"})
+
+    assert enrollment.accessors == [(called, {"actor": "operator", "purpose": purpose,
+                                              "reason": "card-lost-at-school"})]

@@ -5,7 +5,7 @@ from functools import partial
 from werkzeug.wrappers import Response
 
 from gateway import accounts as books
-from gateway import schemas
+from gateway import schemas, trail
 from gateway.asking import ask_at_once
 from gateway.http import keyed, load_body, load_query, object_body, route
 from gateway.routes.audiences import OPERATOR_ONLY
@@ -59,6 +59,13 @@ class OperatorRoutes:
         # Each part keyed by the service that answers for it.
         return {"region_id": region_id, "month": month, "enrollment": households,
                 "redemption": redemptions, "notification": deliveries}
+
+    @route("GET", "/v1/regions/<region_id>/audit", serves=OPERATOR_ONLY,
+           query=schemas.TrailQuery, answer=schemas.TrailPage, errors=("invalid_input",))
+    def region_audit(self, request, caller, region_id):
+        """Who read or changed households' personal data across the region, and why."""
+        page = self.enrollment.access_trail(trail.trail_query(request, region_id=region_id))
+        return schemas.TrailPage().dump(page)
 
     # -- operator: the books ---------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Support organisations' routes: their households, cards and trusted restaurants."""
+"""Support organisations' routes: their households, cards and trusted restaurants.
+
+Each route that shows or changes a household's personal data states its purpose and passes
+enrollment the accessor it records (see :mod:`gateway.trail`).
+"""
 
 import base64
 
@@ -6,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from shokudo_common.errors import InvalidInput
 
-from gateway import schemas
+from gateway import schemas, trail
 from gateway.http import keyed, load_body, load_query, object_body, read_body, route
 from gateway.routes.audiences import ORGANISATION_STAFF
 
@@ -15,33 +19,44 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
-        return 201, self.enrollment.enrol_household(organisation_id, details,
-                                                    **keyed(request, caller))
+        return 201, self.enrollment.enrol_household(
+            organisation_id, details, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.ENROLMENT))
 
     @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
-        return self.enrollment.list_households(organisation_id, status=status)
+        return self.enrollment.list_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.CASELOAD_REVIEW))
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
            serves=ORGANISATION_STAFF)
     def get_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.get_household(organisation_id, household_id)
+        return self.enrollment.get_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CASE_REVIEW))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
            serves=ORGANISATION_STAFF)
     def suspend_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.suspend_household(organisation_id, household_id)
+        return self.enrollment.suspend_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
            serves=ORGANISATION_STAFF)
     def reinstate_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.reinstate_household(organisation_id, household_id)
+        return self.enrollment.reinstate_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
            serves=ORGANISATION_STAFF)
     def withdraw_household(self, request, caller, organisation_id, household_id):
-        return self.enrollment.withdraw_household(organisation_id, household_id)
+        return self.enrollment.withdraw_household(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
            serves=ORGANISATION_STAFF)
@@ -51,9 +66,9 @@ class OrganisationRoutes:
         Enrollment checks the reason; who asked is the caller as admitted here, never the body.
         """
         reason = object_body(request).get("reason")
-        replaced_by = ":".join([caller.role, *caller.scope_claims().values()])
-        return self.enrollment.replace_card(organisation_id, household_id, reason, replaced_by,
-                                            **keyed(request, caller))
+        return self.enrollment.replace_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_REPLACEMENT))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF, query=schemas.ImportQuery, answer=schemas.ImportReport,
@@ -67,8 +82,17 @@ class OrganisationRoutes:
                                {"fields": {"body": ["the CSV file is empty"]}})
 
         encoded = base64.b64encode(spreadsheet).decode("ascii")
-        return self.enrollment.import_households(organisation_id, encoded, dry_run=dry_run,
-                                                 **keyed(request, caller))
+        return self.enrollment.import_households(
+            organisation_id, encoded, dry_run=dry_run, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_IMPORT))
+
+    @route("GET", "/v1/organisations/<organisation_id>/audit", serves=ORGANISATION_STAFF,
+           query=schemas.TrailQuery, answer=schemas.TrailPage, errors=("invalid_input",))
+    def organisation_audit(self, request, caller, organisation_id):
+        """Who read or changed the personal data of the organisation's households, and why."""
+        page = self.enrollment.access_trail(
+            trail.trail_query(request, organisation_id=organisation_id))
+        return schemas.TrailPage().dump(page)
 
     # -- organisations: restaurants they trust ---------------------------------------------
 
@@ -95,7 +119,9 @@ class OrganisationRoutes:
     def export_households(self, request, caller, organisation_id):
         """The organisation's households as a CSV file for Excel, to edit and import again."""
         status = load_query(schemas.HouseholdQuery(), request).get("status")
-        text = self.enrollment.export_households(organisation_id, status=status)
+        text = self.enrollment.export_households(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.SPREADSHEET_EXPORT))
         return document(text.encode("utf-8"), "text/csv", "households.csv")
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
@@ -103,8 +129,9 @@ class OrganisationRoutes:
            errors=("card_in_use", "household_withdrawn"))
     def issue_card(self, request, caller, organisation_id, household_id):
         """A first card, or a card instead of the app; after a lost card was blocked, the next."""
-        return 201, self.enrollment.issue_card(organisation_id, household_id,
-                                               **keyed(request, caller))
+        return 201, self.enrollment.issue_card(
+            organisation_id, household_id, **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_ISSUE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
            serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
@@ -112,9 +139,9 @@ class OrganisationRoutes:
     def block_card(self, request, caller, organisation_id, household_id):
         """A lost card refused at the counter at once, before a new one is issued."""
         reason = load_body(schemas.CardBlockBody(), request)["reason"]
-        blocked_by = ":".join([caller.role, *caller.scope_claims().values()])
-        return self.enrollment.block_card(organisation_id, household_id, reason, blocked_by,
-                                          **keyed(request, caller))
+        return self.enrollment.block_card(
+            organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.CARD_BLOCK))
 
     @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
            query=schemas.CardSheetQuery,
@@ -123,7 +150,9 @@ class OrganisationRoutes:
     def card_sheet(self, request, caller, organisation_id):
         """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
         household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")
-        sheet = self.enrollment.card_sheet(organisation_id, household_id)
+        sheet = self.enrollment.card_sheet(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.CARD_PRINTING))
         return document(base64.b64decode(sheet["pdf_base64"]), "application/pdf", "cards.pdf")
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
@@ -131,7 +160,9 @@ class OrganisationRoutes:
            errors=("household_channel_mismatch", "household_withdrawn"))
     def app_letter(self, request, caller, organisation_id, household_id):
         """A letter (A4 PDF) with a fresh activation code; the code given before stops working."""
-        letter = self.enrollment.app_letter(organisation_id, household_id)
+        letter = self.enrollment.app_letter(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.APP_LETTER))
         return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
                         "app-letter.pdf")
 
@@ -153,8 +184,10 @@ class OrganisationRoutes:
             reach_out_only=query["reach_out"],
         )
         # The organisation knows its households by its own reference numbers (管理番号).
+        households = self.enrollment.list_households(
+            organisation_id, accessor=trail.accessor(request, caller, trail.USAGE_REVIEW))
         references = {household["id"]: household.get("external_ref")
-                      for household in self.enrollment.list_households(organisation_id)}
+                      for household in households}
         for line in usage["households"]:
             line["external_ref"] = references.get(line["household_id"])
         return schemas.UsageAnswer().dump(usage)
@@ -167,9 +200,9 @@ class OrganisationRoutes:
     def move_household(self, request, caller, organisation_id, household_id):
         """The family moved: the household goes to another organisation of the region."""
         move = load_body(schemas.MoveRequest(), request)
-        return self.enrollment.move_household(organisation_id, household_id,
-                                              move["to_organisation_id"],
-                                              **keyed(request, caller))
+        return self.enrollment.move_household(
+            organisation_id, household_id, move["to_organisation_id"], **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.HOUSEHOLD_MOVE))
 
     @route("GET", "/v1/organisations/<organisation_id>/concerns", serves=ORGANISATION_STAFF,
            query=schemas.ConcernQuery, answer=schemas.OrganisationConcern(many=True),
@@ -177,7 +210,9 @@ class OrganisationRoutes:
     def list_concerns(self, request, caller, organisation_id):
         """Concerns (気づき) restaurants raised about the organisation's households."""
         status = load_query(schemas.ConcernQuery(), request).get("status")
-        concerns = self.enrollment.list_concerns(organisation_id, status=status)
+        concerns = self.enrollment.list_concerns(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
         return schemas.OrganisationConcern(many=True).dump(concerns)
 
     @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/acknowledge",
@@ -185,7 +220,9 @@ class OrganisationRoutes:
            errors=("concern_not_found", "concern_closed"))
     def acknowledge_concern(self, request, caller, organisation_id, concern_id):
         """The concern has been seen and someone follows up."""
-        concern = self.enrollment.acknowledge_concern(organisation_id, concern_id)
+        concern = self.enrollment.acknowledge_concern(
+            organisation_id, concern_id,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
         return schemas.OrganisationConcern().dump(concern)
 
     @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/close",
@@ -193,7 +230,9 @@ class OrganisationRoutes:
            errors=("concern_not_found",))
     def close_concern(self, request, caller, organisation_id, concern_id):
         """The concern has been dealt with."""
-        concern = self.enrollment.close_concern(organisation_id, concern_id)
+        concern = self.enrollment.close_concern(
+            organisation_id, concern_id,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
         return schemas.OrganisationConcern().dump(concern)
 
 

@@ -24,6 +24,9 @@ from enrollment.schemas import ConcernOut, RestaurantConcernOut
 
 log = logging.getLogger(__name__)
 
+# What the organisation's view of a concern shows of a household, for the access trail.
+SHOWN_FIELDS = ("external_ref", "concern_note")
+
 # Enough for a restaurant's screen; the oldest beyond it are not shown.
 RESTAURANT_LIST_LIMIT = 200
 

@@ -1,10 +1,11 @@
-"""Enrollment's own tables: organisations, households, activation codes, cards and the audit
-of replaced cards."""
+"""Enrollment's own tables: organisations, households, activation codes, cards, the audit
+of replaced cards and the trail of every access to personal data."""
 
 from sqlalchemy import (
     BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Text,
     UniqueConstraint, func,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import declarative_base
 
 from shokudo_common.tables import add_messaging_tables
@@ -128,6 +129,39 @@ class CardReplacement(Base):
                         name="card_replacement_reason"),
         CheckConstraint("old_card_number <> new_card_number",
                         name="card_replacement_new_card"),
+    )
+
+
+class AccessRecord(Base):
+    """One read or change of households' personal data: who, when, what and why.
+
+    Names of fields only, never their values: the trail can be shown to the organisation and
+    the operator without holding personal data itself. Changes write their record in their
+    own transaction, so a change that fails leaves none.
+    """
+
+    __tablename__ = "access_records"
+
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    # Whose households these are: the organisation and region whose trail shows the record.
+    organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    region_id = Column(String(64), nullable=False)
+    # The caller as the gateway admitted it (``organisation:<id>``, ``operator``), or the
+    # service that asked (``service:notification``).
+    actor = Column(String(80), nullable=False)
+    purpose = Column(String(40), nullable=False)
+    reason = Column(String(200))
+    action = Column(String(40), nullable=False)
+    household_ids = Column(ARRAY(String(36)), nullable=False)
+    # The personal fields read or changed, by name.
+    fields = Column(ARRAY(String(40)), nullable=False)
+    correlation_id = Column(String(64))
+
+    __table_args__ = (
+        Index("access_records_organisation_at", "organisation_id", "at"),
+        Index("access_records_region_at", "region_id", "at"),
+        Index("access_records_households", "household_ids", postgresql_using="gin"),
     )
 
 

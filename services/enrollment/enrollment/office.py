@@ -7,6 +7,9 @@ base64 (nameko speaks JSON) or, for the CSV, as text; the gateway serves them as
 Drawing a PDF is CPU work (a sheet of 200 cards takes about half a second): it runs in
 eventlet's thread pool, so the worker's hub keeps answering the broker's heartbeats meanwhile.
 
+Each call shows or changes personal data, so each takes an ``accessor`` and leaves its record
+in the access trail (:mod:`enrollment.audit`), as the service's other calls do.
+
 Blocking a lost card must hold at the counter the moment the organisation hears of it, as a
 replacement does: after the commit the block is applied in redemption before the answer.
 """
@@ -21,7 +24,8 @@ from shokudo_common import idempotency
 from shokudo_common.entrypoints import rpc
 from shokudo_common.validation import load
 
-from enrollment import export, metrics, printing
+from enrollment import domain, export, metrics, printing
+from enrollment.audit import SHOWN_FIELDS
 from enrollment.households import card_blocked
 from enrollment.schemas import CardBlockIn, CardSheetRequest, HouseholdFilter
 
@@ -34,21 +38,23 @@ class OfficeEndpoints:
     # -- cards ---------------------------------------------------------------------------------
 
     @rpc
-    def issue_card(self, organisation_id, household_id, idempotency_key=None):
+    def issue_card(self, organisation_id, household_id, idempotency_key=None, accessor=None):
         """A card for a household with none in use: a first card, or leaving the app for one.
 
         After a lost card was blocked, this is how the household gets its next card. A household
         with a card in use is refused (``card_in_use``): a lost card is replaced instead.
         """
+        trail = self._trail(accessor)
         keyed = idempotency.claim(self.db, "enrollment.issue_card", idempotency_key, {
             "organisation_id": organisation_id, "household_id": household_id,
         })
         if keyed.answered:
-            return keyed.answer
+            return self._replayed(trail, "household.card_issue", [keyed.answer], SHOWN_FIELDS)
 
         register = self._register()
         household = register.household(organisation_id, household_id, lock=True)
         issued = register.issue_card(household)
+        trail.record("household.card_issue", [household], ["card_number"])
         answer = keyed.remember(self.db, self._household_out(household, issued["card_number"]))
         self.db.commit()
 
@@ -57,12 +63,13 @@ class OfficeEndpoints:
 
     @rpc
     def block_card(self, organisation_id, household_id, reason, blocked_by,
-                   idempotency_key=None):
+                   idempotency_key=None, accessor=None):
         """Block a lost or stolen card with no new one yet; refused at the counter on answer.
 
         ``blocked_by`` names the staff role that asked, as for ``replace_card``. The household
         keeps its ticket: a card issued later (``issue_card``) draws on the same balance.
         """
+        trail = self._trail(accessor)
         request = load(CardBlockIn(), {"reason": reason, "blocked_by": blocked_by})
         keyed = idempotency.claim(self.db, "enrollment.block_card", idempotency_key, {
             "organisation_id": organisation_id, "household_id": household_id, **request,
@@ -70,7 +77,8 @@ class OfficeEndpoints:
         if keyed.answered:
             # Pushed again: the first push may be the one that did not get through.
             answer = keyed.answer
-            self.db.rollback()  # only reads: no transaction stays open during the push
+            # Committing the record also leaves no transaction open during the push.
+            self._replayed(trail, "household.card_block", [answer], SHOWN_FIELDS)
             blocked = card_blocked(answer["id"], answer["blocked_card_number"])
             return {**answer, "in_force_at_counter": self.counter.card_blocked(
                 blocked, answer["region_id"])}
@@ -78,6 +86,7 @@ class OfficeEndpoints:
         register = self._register()
         household = register.household(organisation_id, household_id, lock=True)
         blocked = register.block_card(household, request["reason"], request["blocked_by"])
+        trail.record("household.card_block", [household], ["card_number"])
         answer = keyed.remember(self.db, {
             **self._household_out(household, None),
             "blocked_card_number": blocked["card_number"], "block_reason": request["reason"],
@@ -95,22 +104,27 @@ class OfficeEndpoints:
     # -- documents -----------------------------------------------------------------------------
 
     @rpc
-    def export_households(self, organisation_id, status=None):
+    def export_households(self, organisation_id, status=None, accessor=None):
         """The organisation's households as CSV text for Excel (BOM, CRLF), import's headers."""
+        trail = self._trail(accessor)
         wanted = load(HouseholdFilter(), {"status": status})
         register = self._register()
         organisation = register.organisation(organisation_id)
         households = register.households(organisation.id, wanted["status"])
+        exported = export.households_csv(households)
+        trail.record("household.export", households, domain.DETAIL_FIELDS)
+        self.db.commit()
 
         metrics.count_document("household_export")
         log.info("households exported", extra={
             "organisation_id": organisation.id, "households": len(households),
         })
-        return export.households_csv(households)
+        return exported
 
     @rpc
-    def card_sheet(self, organisation_id, household_id=None):
+    def card_sheet(self, organisation_id, household_id=None, accessor=None):
         """A PDF of cards to cut out: one household's, or every active card household's."""
+        trail = self._trail(accessor)
         request = load(CardSheetRequest(), {"household_id": household_id})
         register = self._register()
         organisation = register.organisation(organisation_id)
@@ -122,6 +136,10 @@ class OfficeEndpoints:
             [printing.PrintedCard(card_number, household.external_ref)
              for household, card_number in cards],
         )
+        trail.record("household.card_sheet", [household for household, _ in cards],
+                     ["external_ref", "card_number"])
+        self.db.commit()
+
         metrics.count_document("card_sheet")
         log.info("card sheet printed", extra={
             "organisation_id": organisation.id, "cards": len(cards),
@@ -129,11 +147,12 @@ class OfficeEndpoints:
         return {"cards": len(cards), "pdf_base64": _base64(pdf)}
 
     @rpc
-    def app_letter(self, organisation_id, household_id):
+    def app_letter(self, organisation_id, household_id, accessor=None):
         """A letter to an app household's guardian with a fresh code; earlier codes stop working.
 
         The code is in the PDF only: the answer carries no code, and nothing is logged of it.
         """
+        trail = self._trail(accessor)
         register = self._register()
         organisation = register.organisation(organisation_id)
         household = register.household(organisation.id, household_id, lock=True)
@@ -148,6 +167,7 @@ class OfficeEndpoints:
                             expires_at),
             register.now().astimezone(printing.LETTER_TIME_ZONE),
         )
+        trail.record("household.app_letter", [household], ["guardian_name", "activation_code"])
         self.db.commit()
 
         metrics.count_document("app_letter")

@@ -203,6 +203,58 @@ class CardSheetRequest(Schema):
     household_id = Id(allow_none=True, load_default=None)
 
 
+# -- the access trail ------------------------------------------------------------------------
+
+ACTOR = re.compile(r"^[a-z]+(:[A-Za-z0-9@._-]{1,64})?$")
+PURPOSE = re.compile(r"^[a-z][a-z_]{1,39}$")
+
+
+class AccessorIn(Schema):
+    """Who reads or changes personal data and why, as the gateway admitted the caller."""
+
+    actor = fields.String(required=True, validate=[
+        validate.Length(max=80),
+        validate.Regexp(ACTOR, error="must be a role and its id, such as organisation:<id>"),
+    ])
+    purpose = fields.String(required=True, validate=validate.Regexp(
+        PURPOSE, error="must be a purpose such as case_review"))
+    reason = Text(allow_none=True, load_default=None, max_length=200)
+
+
+class TrailQuery(Schema):
+    """Whose trail (an organisation's or a region's), narrowed and paged by record id."""
+
+    organisation_id = Id(allow_none=True, load_default=None)
+    region_id = RegionId(allow_none=True, load_default=None)
+    household_id = Id(allow_none=True, load_default=None)
+    since = fields.AwareDateTime(allow_none=True, load_default=None)
+    until = fields.AwareDateTime(allow_none=True, load_default=None)
+    after = fields.Integer(strict=True, allow_none=True, load_default=None,
+                           validate=validate.Range(min=0))
+    limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 500))
+
+    @validates_schema
+    def one_trail(self, data, **kwargs):
+        if (data.get("organisation_id") is None) == (data.get("region_id") is None):
+            message = "give an organisation_id or a region_id, exactly one"
+            raise ValidationError({"organisation_id": [message], "region_id": [message]})
+
+
+class AccessRecordOut(Schema):
+    record_id = fields.Integer(attribute="id")
+    at = fields.DateTime()
+    organisation_id = fields.String()
+    region_id = fields.String()
+    actor = fields.String()
+    purpose = fields.String()
+    reason = fields.String(allow_none=True)
+    action = fields.String()
+    household_ids = fields.List(fields.String())
+    # Not named ``fields``, which would hide marshmallow's module in this class.
+    field_names = fields.List(fields.String(), attribute="fields", data_key="fields")
+    correlation_id = fields.String(allow_none=True)
+
+
 # -- moves and concerns -------------------------------------------------------------------------
 
 class MoveIn(Schema):

@@ -9,6 +9,7 @@ from shokudo_common.testing import database_fixtures, outbox_writer
 from enrollment.models import Base
 from enrollment.service import EnrollmentService
 
+CORRELATION_ID = "c0ffee00-0000-4000-8000-000000000001"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "enrollment" / "migrations"
 
 
@@ -64,4 +65,5 @@ def counter():
 
 @pytest.fixture
 def service(session, counter):
-    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer(), counter=counter)
+    return worker_factory(EnrollmentService, db=session, outbox=outbox_writer(), counter=counter,
+                          correlation=CORRELATION_ID)

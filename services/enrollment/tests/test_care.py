@@ -3,9 +3,11 @@
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
+
+from enrollment.models import AccessRecord
 
 REGION = "hoshizora-ku"
 RESTAURANT = "cccccccc-2222-4000-8000-000000000003"
@@ -208,3 +210,32 @@ def test_a_move_sent_again_with_its_key_moves_once(service, aoba, hikari, househ
 
     assert again["organisation_id"] == first["organisation_id"] == hikari["id"]
     assert len(database.outbox_events("household_moved")) == 1
+
+
+# -- the access trail -------------------------------------------------------------------------
+
+def trail(session, action):
+    session.expire_all()
+    query = select(AccessRecord).where(AccessRecord.action == action)
+    return session.scalars(query.order_by(AccessRecord.id)).all()
+
+
+def test_a_move_and_the_concerns_shown_leave_their_records_under_the_organisation_concerned(
+        service, aoba, hikari, household, session):
+    fact = concern_fact(household)
+    service.on_concern_raised(fact)
+    staff = {"actor": f"organisation:{aoba['id']}", "purpose": "concern_review", "reason": None}
+
+    service.list_concerns(aoba["id"], accessor=staff)
+    service.acknowledge_concern(aoba["id"], fact["concern_id"], accessor=staff)
+    service.move_household(aoba["id"], household["id"], hikari["id"],
+                           accessor=dict(staff, purpose="household_move"))
+
+    [listed] = trail(session, "concern.list")
+    assert (listed.organisation_id, listed.household_ids) == (aoba["id"], [household["id"]])
+    assert listed.fields == ["concern_note", "external_ref"]
+    [acknowledged] = trail(session, "concern.acknowledge")
+    assert acknowledged.purpose == "concern_review"
+    [moved] = trail(session, "household.move")
+    assert (moved.organisation_id, moved.purpose, moved.fields) == (
+        hikari["id"], "household_move", ["organisation_id"])

@@ -33,7 +33,8 @@ def workers(database, session):
     def call(method, *args, **kwargs):
         session = database.make_session()
         opened.append(session)
-        worker = worker_factory(EnrollmentService, db=session, outbox=outbox_writer())
+        worker = worker_factory(EnrollmentService, db=session, outbox=outbox_writer(),
+                                correlation="c0ffee00-0000-4000-8000-000000000002")
         try:
             return getattr(worker, method)(*args, **kwargs)
         finally:

@@ -3,9 +3,10 @@
 The steps of one redemption, between the RPC edge and the database::
 
     claim the till's idempotency key ── answered before? give that answer again
+    card number's check digit / QR code's signature and expiry ── nothing looked up yet
     who holds the card / QR code, which restaurant, which household ── checks in order
-    lock the household's tickets not yet closed ── read the clock ── one usable now?
-        ── anything left? ── split the bill
+    lock the household's tickets not yet closed ── QR code used before? ── read the clock
+        ── one usable now? ── the one the QR code names? ── anything left? ── split the bill
     ledger line + balance + ticket_redeemed in the outbox + the answer under the key
         ── one commit ── answer
 
@@ -25,11 +26,13 @@ from shokudo_common import idempotency
 
 from redemption import domain, ledger, metrics
 from redemption.models import Household, Restaurant, Ticket
+from redemption.qr import Presented
 from redemption.schemas import local_instant
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_CONSTRAINT = "redemptions_one_per_idempotency_key"
+QR_TOKEN_CONSTRAINT = "redemptions_one_per_qr_token"
 
 
 def redeem(session, outbox, qr_tokens, request, clock):
@@ -39,7 +42,12 @@ def redeem(session, outbox, qr_tokens, request, clock):
         return keyed.answer
 
     presented_at = clock.now()
-    household_id = _holder(session, qr_tokens, request, presented_at)
+    shown = _read(qr_tokens, request, presented_at)
+    if shown.refusal:
+        restaurant = session.get(Restaurant, request["restaurant_id"])
+        return _decline(session, request, restaurant, shown.refusal, presented_at)
+
+    household_id = _holder(session, request, shown)
     restaurant = session.get(Restaurant, request["restaurant_id"])
     # Shared lock until commit, as for the card: a suspension waits for the bills in progress,
     # so once it is applied no bill can pay for the household.
@@ -53,11 +61,11 @@ def redeem(session, outbox, qr_tokens, request, clock):
     tickets = ledger.lock_open_tickets(session, household_id, presented_at)
     now = clock.now()
     ticket = domain.usable_at(tickets, now)
-    reason = domain.ticket_refusal(ticket.balance_yen if ticket else None)
+    reason = _ticket_refusal(session, shown, ticket)
     if reason:
         return _decline(session, request, restaurant, reason, now)
 
-    return _apply(session, outbox, request, ticket, restaurant, now, keyed)
+    return _apply(session, outbox, request, ticket, restaurant, now, keyed, shown.jti)
 
 
 def _claim_key(session, request):
@@ -69,10 +77,34 @@ def _claim_key(session, request):
     return idempotency.claim(session, "redemption.redeem", scoped_key, bill)
 
 
-def _holder(session, qr_tokens, request, now):
+def _read(qr_tokens, request, now):
+    """What the card or QR code says before anything is looked up: a mistyped card number,
+    a QR code that is not ours or has expired is refused here."""
+    if "card_number" in request:
+        good = domain.card_number_ok(request["card_number"])
+        return Presented(refusal=None if good else domain.CARD_NUMBER_INVALID)
+    return qr_tokens.read(request["qr_token"], now)
+
+
+def _holder(session, request, shown):
     if "card_number" in request:
         return ledger.card_holder(session, request["card_number"])
-    return qr_tokens.household_of(request["qr_token"], now)
+    return shown.household_id
+
+
+def _ticket_refusal(session, shown, ticket):
+    """Why ``ticket`` (usable now, or None) cannot pay this bill, or None.
+
+    Asked with the household's tickets locked: of two bills shown with one QR code at once,
+    the second sees the first one's redemption, and with it the code's jti, once committed.
+    """
+    if shown.jti and ledger.qr_token_used(session, shown.jti):
+        return domain.QR_TOKEN_ALREADY_USED
+    if ticket is not None and shown.jti:
+        wrong = domain.qr_ticket_refusal(ticket, shown.ticket_id, shown.period)
+        if wrong:
+            return wrong
+    return domain.ticket_refusal(ticket.balance_yen if ticket else None)
 
 
 def _at_the_counter(household_id, restaurant, household):
@@ -85,22 +117,26 @@ def _at_the_counter(household_id, restaurant, household):
     )
 
 
-def _apply(session, outbox, request, ticket, restaurant, now, keyed):
+def _apply(session, outbox, request, ticket, restaurant, now, keyed, qr_jti):
     split = domain.split_bill(ticket.balance_yen, request["bill_yen"])
 
     try:
         redemption = ledger.add_redemption(
             session, ticket, restaurant, request["bill_yen"], split, now,
-            request.get("idempotency_key"),
+            request.get("idempotency_key"), qr_jti,
         )
         outbox.add(session, "ticket_redeemed", _redeemed_fact(redemption, ticket))
         answer = keyed.remember(session, applied_answer(redemption, ticket))
         session.commit()
     except IntegrityError as error:
-        # The ledger's own unique key, a last guard: only a key a till used before keys were
-        # claimed in idempotent_requests can reach it now.
+        # The ledger's own unique keys, last guards: the QR code's jti (the check under the
+        # ticket's lock comes first), and a key a till used before keys were claimed in
+        # idempotent_requests.
         session.rollback()
-        if _constraint_of(error) != IDEMPOTENCY_CONSTRAINT:
+        constraint = _constraint_of(error)
+        if constraint == QR_TOKEN_CONSTRAINT:
+            return _decline(session, request, restaurant, domain.QR_TOKEN_ALREADY_USED, now)
+        if constraint != IDEMPOTENCY_CONSTRAINT:
             raise
         return _earlier_answer(session, request)
 

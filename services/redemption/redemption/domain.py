@@ -3,8 +3,13 @@
 When a family shows a card or a QR code with a bill, the checks run in a fixed order and the
 first that fails names the decline:
 
-    card or QR code known? ─ restaurant active? ─ same region? ─ household active?
-        ─ a ticket whose window holds this instant? ─ anything left on it?
+    card number's check digit right? / QR code ours and whole? not expired?
+        ─ card or QR code known? ─ restaurant active? ─ same region? ─ household active?
+        ─ (tickets locked) QR code used before? ─ a ticket whose window holds this instant?
+        ─ the very ticket the QR code names? ─ anything left on it?
+
+A mistyped card number is declined before anything is looked up. A QR code pays one bill at
+most: its ``jti`` is kept with the redemption it paid, and a screenshot shown again is declined.
 
 If every check passes, the ticket pays what it can: ``min(balance, bill)``. The family pays
 the rest at the counter, and whatever remains on the ticket stays usable until its window
@@ -25,14 +30,41 @@ RESTAURANT_OTHER_REGION = "restaurant_other_region"
 HOUSEHOLD_NOT_ACTIVE = "household_not_active"
 OUTSIDE_VALIDITY_WINDOW = "outside_validity_window"
 NOTHING_LEFT = "nothing_left"
+CARD_NUMBER_INVALID = "card_number_invalid"
+QR_TOKEN_INVALID = "qr_token_invalid"
+QR_TOKEN_EXPIRED = "qr_token_expired"
+QR_TOKEN_WRONG_HOUSEHOLD = "qr_token_wrong_household"
+QR_TOKEN_ALREADY_USED = "qr_token_already_used"
 
 # In the order the counter checks them.
 DECLINE_REASONS = (
+    CARD_NUMBER_INVALID, QR_TOKEN_INVALID, QR_TOKEN_EXPIRED,
     UNKNOWN_CARD_OR_TOKEN, RESTAURANT_NOT_ACTIVE, RESTAURANT_OTHER_REGION,
-    HOUSEHOLD_NOT_ACTIVE, OUTSIDE_VALIDITY_WINDOW, NOTHING_LEFT,
+    HOUSEHOLD_NOT_ACTIVE, QR_TOKEN_ALREADY_USED, OUTSIDE_VALIDITY_WINDOW,
+    QR_TOKEN_WRONG_HOUSEHOLD, NOTHING_LEFT,
 )
 
 DECLINE_MESSAGES = {
+    CARD_NUMBER_INVALID: (
+        "カード番号が正しくありません。もう一度入力してください。",
+        "The card number is not right. Please type it again.",
+    ),
+    QR_TOKEN_INVALID: (
+        "このQRコードは読み取れません。アプリで新しいQRコードを表示してください。",
+        "This QR code cannot be read. Please show a new QR code from the app.",
+    ),
+    QR_TOKEN_EXPIRED: (
+        "QRコードの有効期限が切れています。アプリで新しいQRコードを表示してください。",
+        "This QR code has expired. Please show a new QR code from the app.",
+    ),
+    QR_TOKEN_WRONG_HOUSEHOLD: (
+        "このQRコードは現在のチケットのものではありません。アプリで新しいQRコードを表示してください。",
+        "This QR code is not for the current ticket. Please show a new QR code from the app.",
+    ),
+    QR_TOKEN_ALREADY_USED: (
+        "このQRコードは使用済みです。アプリで新しいQRコードを表示してください。",
+        "This QR code has already been used. Please show a new QR code from the app.",
+    ),
     UNKNOWN_CARD_OR_TOKEN: (
         "このカードまたはQRコードは使えません。",
         "This card or QR code cannot be used.",
@@ -95,6 +127,28 @@ def refusal(counter):
     if counter.household_status != ACTIVE:
         return HOUSEHOLD_NOT_ACTIVE
 
+    return None
+
+
+def card_number_ok(digits):
+    """The card's last digit checks the others (Luhn), so a mistyped number is caught."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def qr_ticket_refusal(ticket, named_ticket_id, named_period):
+    """Why the ticket usable now is not the one a QR code names, or None.
+
+    The code was issued for one ticket: a code of last month's ticket, or of another
+    household's, must not pay from this one.
+    """
+    if ticket.id != named_ticket_id or ticket.period != named_period:
+        return QR_TOKEN_WRONG_HOUSEHOLD
     return None
 
 

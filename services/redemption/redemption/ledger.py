@@ -68,7 +68,24 @@ def redemption_by_key(session, restaurant_id, idempotency_key):
     return session.scalars(query).first()
 
 
-def add_redemption(session, ticket, restaurant, bill_yen, split, now, idempotency_key=None):
+def qr_token_used(session, jti):
+    """Whether a QR code with this jti has paid a bill already (a void does not free it)."""
+    query = select(Redemption.id).where(Redemption.qr_jti == jti)
+    return session.scalar(query) is not None
+
+
+def current_ticket(session, household_id, now):
+    """The household's ticket usable at ``now``, or else the next one to open; None if none."""
+    query = (select(Ticket)
+             .where(Ticket.household_id == household_id, Ticket.expired_at.is_(None),
+                    Ticket.valid_until > now)
+             .order_by(Ticket.valid_from, Ticket.id))
+    tickets = session.scalars(query).all()
+    return domain.usable_at(tickets, now) or domain.next_upcoming(tickets, now)
+
+
+def add_redemption(session, ticket, restaurant, bill_yen, split, now, idempotency_key=None,
+                   qr_jti=None):
     """Take ``split.applied_yen`` from the locked ticket and write the ledger line."""
     ticket.balance_yen = split.balance_yen
     redemption = Redemption(
@@ -85,6 +102,7 @@ def add_redemption(session, ticket, restaurant, bill_yen, split, now, idempotenc
         at=now,
         local_date=domain.local_date(now, ticket.time_zone),
         idempotency_key=idempotency_key,
+        qr_jti=qr_jti,
     )
     session.add(redemption)
     session.flush()

@@ -72,8 +72,11 @@ class Redemption(Base):
     at = Column(DateTime(timezone=True), nullable=False)
     local_date = Column(Date, nullable=False)
     idempotency_key = Column(String(100))
+    # The jti of the app's QR code that paid this bill (None for a card): one bill per code.
+    qr_jti = Column(String(64))
 
     __table_args__ = (
+        UniqueConstraint("qr_jti", name="redemptions_one_per_qr_token"),
         CheckConstraint("applied_yen > 0 AND pay_at_counter_yen >= 0"
                         " AND applied_yen + pay_at_counter_yen = bill_yen",
                         name="redemptions_bill_is_split"),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shokudo_common.clock import Clock
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import ConfiguredTimer, rpc
-from shokudo_common.errors import NotFound
+from shokudo_common.errors import Conflict, NotFound
 from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
@@ -21,7 +21,7 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from redemption import (
-    accounts, care, closing, counter, expiry, metrics, projections, reports, voids,
+    accounts, care, closing, counter, expiry, ledger, metrics, projections, reports, voids,
 )
 from redemption.models import Household, Restaurant
 from redemption.qr import QrTokens
@@ -66,13 +66,19 @@ class RedemptionService(OperationalEndpoints):
 
     @rpc
     def issue_qr_token(self, household_id):
-        """A short-lived QR code for the household's app to show at the counter."""
+        """A short-lived QR code for the household's app, bound to the ticket it draws on:
+        the one usable now, or else the next to open (``Conflict`` ``no_ticket`` if none)."""
         household_id = self._household_id(household_id)
         if self.db.get(Household, household_id) is None:
             raise NotFound("household_not_found", f"no household {household_id}")
 
-        token, expires_at = self.qr_tokens.issue(household_id, self.clock.now())
-        return {"token": token, "expires_at": expires_at.isoformat()}
+        now = self.clock.now()
+        ticket = ledger.current_ticket(self.db, household_id, now)
+        if ticket is None:
+            raise Conflict("no_ticket", "the household has no ticket to show at the counter")
+
+        token, expires_at = self.qr_tokens.issue(household_id, ticket, now)
+        return {"token": token, "expires_at": expires_at.isoformat(), "period": ticket.period}
 
     # -- households -----------------------------------------------------------------------
 

@@ -1,20 +1,27 @@
 """Redeeming at the counter against the real database: windows, splits, declines, races."""
 
 import threading
+import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import jwt
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from shokudo_common.errors import InvalidInput
+from shokudo_common.errors import Conflict, InvalidInput
 
 from redemption.models import Decline, Redemption, Ticket
 from redemption.qr import QrTokenSigner
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 REGION = "hoshizora-ku"  # the world's region (conftest)
+
+
+def new_id():
+    return str(uuid.uuid4())
 
 
 def bill(restaurant_id, bill_yen, **way_to_pay):
@@ -152,17 +159,120 @@ def test_a_blocked_card_is_declined_though_the_ticket_is_still_good(service, wor
                     "unknown_card_or_token")
 
 
-def test_an_expired_or_forged_qr_code_is_declined(service, world, restaurant, clock):
+def test_a_card_number_with_a_wrong_check_digit_is_declined_before_any_lookup(
+        service, world, restaurant, session):
+    household_id, card, ticket_id = world.family_with_card()
+    misread = card[:-1] + str((int(card[-1]) + 1) % 10)
+    # Even a number the projection holds is not looked up once its check digit fails.
+    world.deliver("on_card_issued", {"household_id": household_id, "region_id": REGION,
+                                     "card_number": misread})
+
+    counted = REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
+                                        {"reason": "card_number_invalid"}) or 0
+
+    assert declined(service.redeem(bill(restaurant, 1000, card_number=misread)),
+                    "card_number_invalid")
+    assert session.get(Ticket, ticket_id).balance_yen == 3000
+    assert REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
+                                     {"reason": "card_number_invalid"}) == counted + 1
+    [decline] = session.scalars(select(Decline)).all()
+    assert (decline.reason, decline.region_id) == ("card_number_invalid", REGION)
+
+
+def test_an_expired_qr_code_is_declined_as_expired(service, world, restaurant, clock):
     household_id, _, _ = world.family_with_card()
     old = service.issue_qr_token(household_id)["token"]
-    forged, _ = QrTokenSigner("not-our-secret-but-long-enough-too").issue(household_id,
-                                                                          clock.now())
-    clock.set(clock.moment.replace(minute=3))  # 12:03, three minutes after issue
+    clock.set(clock.moment.replace(minute=2))  # 12:02, two minutes after issue
 
-    assert declined(service.redeem(bill(restaurant, 1000, qr_token=old)),
-                    "unknown_card_or_token")
-    assert declined(service.redeem(bill(restaurant, 1000, qr_token=forged)),
-                    "unknown_card_or_token")
+    assert declined(service.redeem(bill(restaurant, 1000, qr_token=old)), "qr_token_expired")
+
+
+def test_a_forged_tampered_or_garbled_qr_code_is_declined_as_invalid(
+        service, world, restaurant, clock, signer, session):
+    household_id, _, ticket_id = world.family_with_card()
+    ours = service.issue_qr_token(household_id)["token"]
+    forged = QrTokenSigner("not-our-secret-but-long-enough-too").issue(
+        household_id, session.get(Ticket, ticket_id), clock.now())[0]
+    header, _, signature = ours.split(".")
+    claims = signer.read(ours, clock.now())
+    richer = jwt.encode({"typ": "qr", "sub": household_id, "per": claims.period,
+                         "tkt": claims.ticket_id, "jti": "f" * 32, "exp": 2_000_000_000},
+                        "a-secret-that-is-not-ours-at-all!", algorithm="HS256").split(".")[1]
+
+    for token in (forged, f"{header}.{richer}.{signature}", "not-a-token"):
+        assert declined(service.redeem(bill(restaurant, 1000, qr_token=token)),
+                        "qr_token_invalid")
+    assert session.get(Ticket, ticket_id).balance_yen == 3000
+
+
+def test_a_qr_code_naming_another_household_s_ticket_is_declined(
+        service, world, restaurant, clock, signer, session):
+    household_id, _, _ = world.family_with_card()
+    _, _, neighbours_ticket = world.family_with_card()
+    token, _ = signer.issue(household_id, session.get(Ticket, neighbours_ticket), clock.now())
+
+    assert declined(service.redeem(bill(restaurant, 1000, qr_token=token)),
+                    "qr_token_wrong_household")
+    assert session.get(Ticket, neighbours_ticket).balance_yen == 3000
+
+
+def test_a_qr_code_of_a_ticket_that_is_no_longer_current_is_declined(
+        service, world, restaurant, clock, signer):
+    household_id, _, ticket_id = world.family_with_card()
+    last_month = SimpleNamespace(id=new_id(), period="2026-01")
+    stale, _ = signer.issue(household_id, last_month, clock.now())
+    wrong_period, _ = signer.issue(household_id, SimpleNamespace(id=ticket_id, period="2026-01"),
+                                   clock.now())
+
+    for token in (stale, wrong_period):
+        assert declined(service.redeem(bill(restaurant, 1000, qr_token=token)),
+                        "qr_token_wrong_household")
+
+
+def test_a_qr_code_pays_one_bill_and_a_screenshot_shown_again_is_declined(
+        service, world, restaurant, session):
+    household_id, _, ticket_id = world.family_with_card()
+    token = service.issue_qr_token(household_id)["token"]
+
+    first = service.redeem(bill(restaurant, 1000, qr_token=token))
+    again = service.redeem(bill(restaurant, 500, qr_token=token))
+
+    assert first["outcome"] == "applied"
+    assert declined(again, "qr_token_already_used")
+    assert session.get(Ticket, ticket_id).balance_yen == 2000
+    assert session.scalar(select(Redemption.qr_jti)) is not None
+
+
+def test_a_till_retrying_with_its_key_gets_its_answer_not_a_used_code(service, world, restaurant):
+    household_id, _, _ = world.family_with_card()
+    request = bill(restaurant, 1000, qr_token=service.issue_qr_token(household_id)["token"],
+                   idempotency_key="till-3-0007")
+
+    assert service.redeem(request) == service.redeem(request)
+
+
+def test_one_qr_code_shown_at_two_counters_at_once_pays_exactly_once(
+        database, make_service, world, restaurant, session):
+    household_id, _, ticket_id = world.family_with_card()
+    other_counter = world.restaurant()
+    token = world.service.issue_qr_token(household_id)["token"]
+
+    answers = at_once(database, make_service, [bill(restaurant, 1000, qr_token=token),
+                                               bill(other_counter, 700, qr_token=token)])
+
+    assert sorted(answer["outcome"] for answer in answers) == ["applied", "declined"]
+    assert [answer["reason"] for answer in answers if answer["outcome"] == "declined"] == \
+        ["qr_token_already_used"]
+    session.expire_all()
+    assert session.scalar(select(func.count(Redemption.id))) == 1
+    assert session.get(Ticket, ticket_id).balance_yen in (2000, 2300)
+
+
+def test_a_household_without_a_ticket_gets_no_qr_code(service, world):
+    with pytest.raises(Conflict) as refused:
+        service.issue_qr_token(world.household())
+
+    assert refused.value.code == "no_ticket"
 
 
 def test_a_suspended_or_unknown_restaurant_declines(service, world):

@@ -131,6 +131,7 @@ def test_history_lists_the_household_s_meals_newest_first_with_restaurant_and_lo
 
 def test_a_qr_code_is_issued_only_for_a_known_household(service, world):
     household_id = world.household()
+    world.tickets([household_id])
 
     assert service.issue_qr_token(household_id)["token"]
     with pytest.raises(NotFound):

@@ -1,7 +1,7 @@
 """concerns
 
 Revision ID: 5c9a58771b4d
-Revises: 145320721a5f
+Revises: d622dd2eb13f
 Create Date: 2026-12-03 18:37:28.302696
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '5c9a58771b4d'
-down_revision: Union[str, Sequence[str], None] = '145320721a5f'
+down_revision: Union[str, Sequence[str], None] = 'd622dd2eb13f'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

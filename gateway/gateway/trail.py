@@ -1,0 +1,59 @@
+"""Who reads or changes households' personal data, and why, as enrollment records it.
+
+Every route that shows or changes a household's personal data passes enrollment an
+``accessor``: the caller as admitted here (``organisation:<id>``, ``operator``), the route's
+own stated purpose, and the reason staff may give in an ``X-Access-Reason`` header. Who is
+calling always comes from the token, never from the body or a header.
+"""
+
+from urllib.parse import unquote
+
+from shokudo_common.validation import load
+
+from gateway import schemas
+
+ACCESS_REASON_HEADER = "X-Access-Reason"
+
+# The purposes routes state, one per kind of work.
+ENROLMENT = "enrolment"
+CASELOAD_REVIEW = "caseload_review"
+CASE_REVIEW = "case_review"
+STATUS_CHANGE = "status_change"
+CARD_REPLACEMENT = "card_replacement"
+SPREADSHEET_IMPORT = "spreadsheet_import"
+SPREADSHEET_EXPORT = "spreadsheet_export"
+CARD_ISSUE = "card_issue"
+CARD_BLOCK = "card_block"
+CARD_PRINTING = "card_printing"
+APP_LETTER = "app_letter"
+HOUSEHOLD_MOVE = "household_move"
+USAGE_REVIEW = "usage_review"
+CONCERN_REVIEW = "concern_review"
+
+
+def actor(caller):
+    """The caller as the trail names it: its role and the id it acts for."""
+    return ":".join([caller.role, *caller.scope_claims().values()])
+
+
+def accessor(request, caller, purpose):
+    """The ``accessor`` argument of an enrollment call: who, for what, and the staff's reason."""
+    return {"actor": actor(caller), "purpose": purpose, "reason": access_reason(request)}
+
+
+def access_reason(request):
+    """The ``X-Access-Reason`` header, decoded and checked (422 if too long); None if absent."""
+    offered = request.headers.get(ACCESS_REASON_HEADER)
+    if offered is None:
+        return None
+    decoded = unquote(offered, errors="replace")
+    return load(schemas.AccessReasonHeader(), {ACCESS_REASON_HEADER: decoded})["reason"]
+
+
+def trail_query(request, **whose):
+    """The enrollment query for a page of ``whose`` trail, from the query string (checked)."""
+    wanted = load(schemas.TrailQuery(), request.args.to_dict())
+    for moment in ("since", "until"):
+        if moment in wanted:
+            wanted[moment] = wanted[moment].isoformat()
+    return {**wanted, **whose}

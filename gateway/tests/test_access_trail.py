@@ -1,0 +1,115 @@
+"""The access trail through the gateway: every route on personal data names who (from the
+token), its purpose and the staff's reason; each trail is read only by those it concerns."""
+
+from urllib.parse import quote
+
+import pytest
+
+CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
+
+
+def households(ids):
+    return f"/v1/organisations/{ids.organisation_a}/households"
+
+
+def routes_on_personal_data(ids):
+    """(method, path, body, the enrollment method called, the purpose it states)."""
+    one = f"{households(ids)}/{ids.household_a}"
+    return [
+        ("POST", households(ids), {"external_ref": "A-9"}, "enrol_household", "enrolment"),
+        ("GET", households(ids), None, "list_households", "caseload_review"),
+        ("GET", one, None, "get_household", "case_review"),
+        ("POST", f"{one}/suspend", None, "suspend_household", "status_change"),
+        ("POST", f"{one}/reinstate", None, "reinstate_household", "status_change"),
+        ("POST", f"{one}/withdraw", None, "withdraw_household", "status_change"),
+        ("POST", f"{one}/card/replace", {"reason": "lost"}, "replace_card", "card_replacement"),
+    ]
+
+
+@pytest.mark.parametrize("caller, actor", [
+    ("organisation_a", "organisation:aaaaaaaa-0000-4000-8000-000000000001"),
+    ("operator", "operator"),
+])
+def test_each_route_on_personal_data_passes_who_why_and_the_staff_s_reason(
+        gateway, services, token_for, ids, caller, actor):
+    reason = "家庭訪問の前に連絡先を確認"
+    for method, path, body, called, purpose in routes_on_personal_data(ids):
+        response = gateway.request(method, path, token=token_for(caller), json=body,
+                                   headers={"X-Access-Reason": quote(reason)})
+        assert response.status_code in (200, 201), (path, response.text)
+
+        [(_, accessor)] = [entry for entry in services.enrollment.accessors
+                           if entry[0] == called and entry[1] is not None]
+        assert accessor == {"actor": actor, "purpose": purpose, "reason": reason}
+
+
+def test_an_import_states_its_purpose_and_no_reason_when_none_is_given(
+        gateway, services, token_for, ids):
+    gateway.post(f"{households(ids)}/import", token=token_for("organisation_a"),
+                 data="管理番号\nA-001\n".encode())
+
+    assert services.enrollment.accessors == [("import_households", {
+        "actor": f"organisation:{ids.organisation_a}", "purpose": "spreadsheet_import",
+        "reason": None})]
+
+
+def test_a_reason_that_is_too_long_is_refused_before_enrollment_hears_of_it(
+        gateway, services, token_for, ids):
+    response = gateway.get(f"{households(ids)}/{ids.household_a}",
+                           token=token_for("organisation_a"),
+                           headers={"X-Access-Reason": "x" * 201})
+
+    assert response.status_code == 422
+    assert services.enrollment.called("get_household") == []
+
+
+def test_an_organisation_reads_its_own_trail_and_never_another_s(
+        gateway, services, token_for, ids):
+    own = gateway.get(f"/v1/organisations/{ids.organisation_a}/audit",
+                      token=token_for("organisation_a"))
+    others = gateway.get(f"/v1/organisations/{ids.organisation_b}/audit",
+                         token=token_for("organisation_a"))
+
+    assert own.status_code == 200 and others.status_code == 404
+    assert services.enrollment.called("access_trail") == [
+        ("access_trail", ({"organisation_id": ids.organisation_a, "limit": 100},), {})]
+
+
+def test_the_trail_answers_only_the_fields_it_declares(gateway, token_for, ids):
+    page = gateway.get(f"/v1/organisations/{ids.organisation_a}/audit",
+                       token=token_for("organisation_a")).json()
+
+    [record] = page["records"]
+    assert "kept_by_enrollment_only" not in record
+    assert (record["fields"], record["household_ids"]) == (["address"], [ids.household_a])
+    assert page["next_after"] is None
+
+
+def test_the_trail_is_narrowed_by_household_time_and_page(gateway, services, token_for, ids):
+    gateway.get(f"/v1/regions/{ids.region}/audit", token=token_for("operator"), params={
+        "household_id": ids.household_a, "since": "2026-03-01T00:00:00+09:00",
+        "until": "2026-04-01T00:00:00+09:00", "after": "40", "limit": "20"})
+
+    [(_, (query,), _)] = services.enrollment.called("access_trail")
+    assert query == {"region_id": ids.region, "household_id": ids.household_a,
+                     "since": "2026-03-01T00:00:00+09:00", "until": "2026-04-01T00:00:00+09:00",
+                     "after": 40, "limit": 20}
+
+
+@pytest.mark.parametrize("params", [
+    {"since": "yesterday"}, {"since": "2026-03-01T00:00:00"}, {"limit": "501"},
+    {"household_id": "someone"},
+])
+def test_a_bad_trail_query_is_refused_by_name(gateway, services, token_for, ids, params):
+    response = gateway.get(f"/v1/regions/{ids.region}/audit", token=token_for("operator"),
+                           params=params)
+
+    assert response.status_code == 422
+    assert services.enrollment.called("access_trail") == []
+
+
+def test_only_the_operator_reads_a_region_s_trail(gateway, token_for, ids):
+    answered = [gateway.get(f"/v1/regions/{ids.region}/audit", token=token_for(caller))
+                .status_code for caller in CALLERS]
+
+    assert answered == [200, 403, 403, 403, 403, 401]
