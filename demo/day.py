@@ -26,11 +26,11 @@ class DayResult:
 
 
 class Day:
-    def __init__(self, gateway, operator, ward, bootstrap_key, seed=20261203):
+    def __init__(self, gateway, operator, ward, staff, seed=20261203):
         self.gateway = gateway
         self.operator = operator
         self.ward = ward
-        self.bootstrap_key = bootstrap_key
+        self.staff = staff
         self.random = random.Random(seed)
         self.counters = {}
         self.families = {}
@@ -86,9 +86,8 @@ class Day:
 
     def _counter(self, restaurant):
         if restaurant["id"] not in self.counters:
-            token = self.gateway.staff_token(
-                self.bootstrap_key, "restaurant", restaurant_id=restaurant["id"])
-            self.counters[restaurant["id"]] = self.gateway.as_(token)
+            self.counters[restaurant["id"]] = self.staff("restaurant",
+                                                         restaurant_id=restaurant["id"])
         return self.counters[restaurant["id"]]
 
     def _suspend_one_household(self):

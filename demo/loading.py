@@ -2,7 +2,8 @@
 
 The operator sets the region's program and registers the support organisations; each
 organisation nominates the restaurants it trusts, which the operator approves, and imports its
-households from the spreadsheet it exported. Nothing is written around the gateway.
+households from the spreadsheet it exported. Nothing is written around the gateway but the
+staff accounts, which the operator creates with `gateway.staff` (demo/accounts.py).
 """
 
 import json
@@ -38,13 +39,13 @@ def read_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
-def load_ward(gateway, operator, bootstrap_key):
+def load_ward(operator, staff):
     region = read_json("region.json")
     region_id = region["region_id"]
     operator.put(f"/v1/regions/{region_id}/program", program_of(region))
 
     organisations = [
-        register(gateway, operator, region_id, entry, bootstrap_key)
+        register(operator, staff, region_id, entry)
         for entry in read_json("organisations.json")
     ]
     restaurants = nominate_and_approve(operator, organisations, read_json("restaurants.json"))
@@ -59,16 +60,15 @@ def program_of(region):
     return program
 
 
-def register(gateway, operator, region_id, entry, bootstrap_key):
+def register(operator, staff, region_id, entry):
     created = operator.post(f"/v1/regions/{region_id}/organisations", {
         "name": entry["name"],
         "household_cap": entry["household_cap"],
         "contact_email": entry["contact_email"],
         "contact_phone": entry["contact_phone"],
     })
-    token = gateway.staff_token(bootstrap_key, "organisation", organisation_id=created["id"])
     return Organisation(entry.get("key", entry["name"]), created["id"], entry["name"],
-                        gateway.as_(token))
+                        staff("organisation", organisation_id=created["id"]))
 
 
 def nominate_and_approve(operator, organisations, entries):

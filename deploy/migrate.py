@@ -1,7 +1,7 @@
 """Prepares the ground before any service of the platform starts, once per deployment.
 
-1. Every service's database is brought to its latest schema with the service's own Alembic
-   history.
+1. Every service's database, and the gateway's (staff accounts, sessions), is brought to its
+   latest schema with its own Alembic history.
 2. Every event queue of every service is declared (``shokudo_common.topology``), so that a
    fact published before its consumer first starts waits in its queue instead of vanishing.
 
@@ -12,7 +12,7 @@ platform image:
     python deploy/migrate.py
 
 Each service's database comes from ``<SERVICE>_DB_URI`` (``DIRECTORY_DB_URI``,
-``ENROLLMENT_DB_URI``, ...), the broker from ``AMQP_URI``. The addresses carry passwords, so
+``ENROLLMENT_DB_URI``, ..., ``GATEWAY_DB_URI``), the broker from ``AMQP_URI``. The addresses carry passwords, so
 they are never printed.
 """
 
@@ -24,7 +24,8 @@ from pathlib import Path
 from shokudo_common import topology
 from shokudo_common.migrations import upgrade
 
-SERVICES_WITH_DATABASES = ("directory", "enrollment", "issuance", "redemption", "notification")
+SERVICES_WITH_DATABASES = ("directory", "enrollment", "issuance", "redemption", "notification",
+                           "gateway")
 
 
 def database_variable(service):

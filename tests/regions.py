@@ -12,9 +12,8 @@ from datetime import datetime, timezone
 
 from shokudo_common.client import GatewayClient
 
-from support import current_period, publish_facts, rows, wait_until
+from support import current_period, publish_facts, rows, signed_in, wait_until
 
-BOOTSTRAP_KEY = "integration-bootstrap-key"
 OPEN_ALL_DAY = {day: [{"opens": "00:00", "closes": "00:00"}]
                 for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -97,9 +96,7 @@ class Region:
 
     def counter(self, restaurant):
         """The gateway as the staff of ``restaurant`` see it."""
-        token = self.gateway.staff_token(BOOTSTRAP_KEY, "restaurant",
-                                         restaurant_id=restaurant["id"])
-        return self.gateway.as_(token)
+        return signed_in(self.stack, self.gateway, "restaurant", restaurant_id=restaurant["id"])
 
     def family(self, household):
         """The gateway as the app of ``household`` sees it (its code works once)."""
@@ -116,8 +113,7 @@ def open_region(stack, gateway, operator, region_id, restaurants=1, organisation
         "contact_email": organisation_email or f"npo@{region_id}.example.org",
         "contact_phone": "03-0000-0001",
     })
-    staff = gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "organisation",
-                                            organisation_id=organisation["id"]))
+    staff = signed_in(stack, gateway, "organisation", organisation_id=organisation["id"])
     region = Region(stack, region_id, gateway, operator, organisation, staff)
     for number in range(restaurants):
         restaurant = region.nominate(f"{region_id} 食堂 {number + 1}")

@@ -22,6 +22,24 @@ from sqlalchemy.pool import NullPool
 
 from shokudo_common.periods import Period
 
+from gateway.staff import AccountError, create_account_at
+
+STAFF_PASSWORD = "integration staff password"
+
+
+def signed_in(stack, gateway, role, **scope):
+    """The gateway as a staff member of ``role`` sees it.
+
+    The account is created the first time, as the operator does (``gateway.staff``), in the
+    stack's gateway database; after that the same login signs in again.
+    """
+    login = "-".join([role, *scope.values()])
+    try:
+        create_account_at(stack.database_uri("gateway"), login, STAFF_PASSWORD, role, **scope)
+    except AccountError:
+        pass  # created by an earlier test
+    return gateway.sign_in(login, STAFF_PASSWORD)
+
 
 def wait_until(probe, timeout=30, interval=0.1, what="condition"):
     """Poll ``probe`` until it returns something truthy: the evidence that the thing happened."""

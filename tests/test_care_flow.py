@@ -11,7 +11,6 @@ from shokudo_common.client import ApiError
 from support import body_text, current_period, messages_to, wait_until
 
 REGION = "care-ku"
-BOOTSTRAP = "integration-bootstrap-key"
 AOBA_EMAIL, HIKARI_EMAIL = "aoba@example.org", "hikari@example.org"
 NOTE = "とてもお腹を空かせていて、元気がありませんでした"
 RESTAURANT = {
@@ -28,7 +27,7 @@ HOUSEHOLD = {
 
 
 @pytest.fixture(scope="module")
-def world(gateway, operator):
+def world(operator, staff):
     """Two organisations of the region, a restaurant あおば trusts, a card family of あおば
     with this month's ticket usable at the counter."""
     operator.put(f"/v1/regions/{REGION}/program", {"name": "ケア区こども食堂"})
@@ -38,23 +37,18 @@ def world(gateway, operator):
     hikari = operator.post(f"/v1/regions/{REGION}/organisations", {
         "name": "ひかり会", "household_cap": 5, "contact_email": HIKARI_EMAIL,
         "contact_phone": "03-0000-0012"})
-    staff = {
-        "aoba": gateway.as_(gateway.staff_token(BOOTSTRAP, "organisation",
-                                                organisation_id=aoba["id"])),
-        "hikari": gateway.as_(gateway.staff_token(BOOTSTRAP, "organisation",
-                                                  organisation_id=hikari["id"])),
-    }
-    restaurant = staff["aoba"].post(f"/v1/organisations/{aoba['id']}/restaurants", RESTAURANT)
+    clients = {"aoba": staff("organisation", organisation_id=aoba["id"]),
+               "hikari": staff("organisation", organisation_id=hikari["id"])}
+    restaurant = clients["aoba"].post(f"/v1/organisations/{aoba['id']}/restaurants", RESTAURANT)
     operator.post(f"/v1/restaurants/{restaurant['id']}/approve")
-    household = staff["aoba"].post(f"/v1/organisations/{aoba['id']}/households", HOUSEHOLD)
+    household = clients["aoba"].post(f"/v1/organisations/{aoba['id']}/households", HOUSEHOLD)
 
     period, _ = current_period()
     wait_until(lambda: operator.get(f"/v1/regions/{REGION}/roster-count")["count"] == 1,
                what="issuance learning of the household")
     operator.post(f"/v1/regions/{REGION}/issuance-runs", {"period": str(period)})
-    counter = gateway.as_(gateway.staff_token(BOOTSTRAP, "restaurant",
-                                              restaurant_id=restaurant["id"]))
-    return {"aoba": aoba, "hikari": hikari, "staff": staff, "restaurant": restaurant,
+    counter = staff("restaurant", restaurant_id=restaurant["id"])
+    return {"aoba": aoba, "hikari": hikari, "staff": clients, "restaurant": restaurant,
             "household": household, "counter": counter}
 
 

@@ -49,8 +49,7 @@ class Component:
 
 
 COMPONENTS = (
-    Component("gateway", 8000, "gateway/config.yaml", "gateway.service:GatewayService",
-              has_database=False),
+    Component("gateway", 8000, "gateway/config.yaml", "gateway.service:GatewayService"),
     Component("directory", 8001, "services/directory/config.yaml",
               "directory.service:DirectoryService"),
     Component("enrollment", 8002, "services/enrollment/config.yaml",
@@ -128,10 +127,10 @@ def test_each_service_reaches_its_own_database_through_psycopg2(compose, compone
     assert database_of(uri) == component.database
 
 
-def test_no_two_services_share_a_database_and_the_gateway_has_none(compose):
+def test_no_two_components_share_a_database(compose):
     databases = [database_of(compose[c.name]["environment"]["DB_URI"]) for c in SERVICES]
     assert len(set(databases)) == len(SERVICES)
-    assert "DB_URI" not in compose["gateway"]["environment"]
+    assert "shokudo_gateway" in databases
 
 
 def test_the_init_script_creates_exactly_the_services_databases(compose):
@@ -148,7 +147,8 @@ def test_components_get_the_settings_their_config_reads(compose):
     notification = compose["notification"]["environment"]
     assert notification["SMTP_HOST"] == "mailpit" and notification["SMTP_PORT"] == "1025"
     gateway = compose["gateway"]["environment"]
-    assert gateway["GATEWAY_TOKEN_SECRET"] and gateway["GATEWAY_BOOTSTRAP_KEY"]
+    assert gateway["GATEWAY_TOKEN_SECRET"] and gateway["GATEWAY_RATE_LIMIT_STORAGE"]
+    assert not any("BOOTSTRAP" in name for name in gateway)
     assert compose["redemption"]["environment"]["QR_TOKEN_SECRET"]
     for component in COMPONENTS:
         config = (ROOT / component.config).read_text()

@@ -32,7 +32,7 @@ RESTAURANT = {
 
 
 @pytest.fixture(scope="module")
-def region(gateway, operator):
+def region(gateway, operator, staff):
     """A region with a program, two organisations and one approved restaurant."""
     operator.put(f"/v1/regions/{REGION}/program", {"name": "サイクル区こども食堂"})
     first = operator.post(f"/v1/regions/{REGION}/organisations", {
@@ -43,11 +43,12 @@ def region(gateway, operator):
         "name": "サイクル子ども会", "household_cap": 10, "contact_email": "kai@example.org",
         "contact_phone": "03-0000-0002",
     })
-    staff = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "organisation", organisation_id=first["id"]))
-    restaurant = staff.post(f"/v1/organisations/{first['id']}/restaurants", RESTAURANT)
+    organisation_staff = staff("organisation", organisation_id=first["id"])
+    restaurant = organisation_staff.post(f"/v1/organisations/{first['id']}/restaurants",
+                                         RESTAURANT)
     operator.post(f"/v1/restaurants/{restaurant['id']}/approve")
-    return {"first": first, "second": second, "staff": staff, "restaurant": restaurant}
+    return {"first": first, "second": second, "staff": organisation_staff,
+            "restaurant": restaurant}
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +90,15 @@ def _household_client(gateway, household):
     return gateway.as_(activated["access_token"])
 
 
-def test_a_family_eats_and_receives_its_receipt(stack, gateway, region, households, issued):
+def test_a_family_eats_and_receives_its_receipt(stack, gateway, staff, region, households,
+                                                issued):
     family = _household_client(gateway, households["C-001"])
     ticket = wait_until(lambda: _usable(family), what="the ticket reaching redemption")
     assert ticket["balance_yen"] == 3000
 
     token = family.post("/v1/app/me/qr")["token"]
     restaurant = region["restaurant"]["id"]
-    counter = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "restaurant", restaurant_id=restaurant))
+    counter = staff("restaurant", restaurant_id=restaurant)
     answer = counter.post(f"/v1/restaurants/{restaurant}/redemptions",
                           {"bill_yen": 4200, "qr_token": token})
 
@@ -124,10 +125,9 @@ def _usable(family):
     return balance["ticket"] if balance["has_usable_ticket"] else None
 
 
-def test_a_card_family_pays_part_and_keeps_the_rest(gateway, region, households, issued):
+def test_a_card_family_pays_part_and_keeps_the_rest(staff, region, households, issued):
     restaurant = region["restaurant"]["id"]
-    counter = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "restaurant", restaurant_id=restaurant))
+    counter = staff("restaurant", restaurant_id=restaurant)
 
     def redeem():
         answer = counter.post(f"/v1/restaurants/{restaurant}/redemptions",
@@ -139,10 +139,9 @@ def test_a_card_family_pays_part_and_keeps_the_rest(gateway, region, households,
         1000, 0, 2000)
 
 
-def test_the_statement_adds_up_the_restaurants_redemptions(gateway, region, issued):
+def test_the_statement_adds_up_the_restaurants_redemptions(staff, region, issued):
     restaurant = region["restaurant"]["id"]
-    counter = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "restaurant", restaurant_id=restaurant))
+    counter = staff("restaurant", restaurant_id=restaurant)
     _, this_month = current_period()
 
     statement = counter.get(f"/v1/restaurants/{restaurant}/statements/{this_month}")
@@ -158,9 +157,8 @@ def test_running_the_same_period_again_grants_nothing_twice(operator, issued):
     assert (again["households"], again["yen_granted"]) == (3, 9000)
 
 
-def test_another_organisation_cannot_see_these_households(gateway, region, households):
-    other = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "organisation", organisation_id=region["second"]["id"]))
+def test_another_organisation_cannot_see_these_households(staff, region, households):
+    other = staff("organisation", organisation_id=region["second"]["id"])
     household = households["C-001"]
 
     with pytest.raises(ApiError) as refused:
@@ -171,10 +169,9 @@ def test_another_organisation_cannot_see_these_households(gateway, region, house
 
 
 def test_a_mistaken_redemption_is_voided_and_the_books_still_add_up(
-        gateway, operator, region, households, issued):
+        gateway, operator, staff, region, households, issued):
     restaurant = region["restaurant"]["id"]
-    counter = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "restaurant", restaurant_id=restaurant))
+    counter = staff("restaurant", restaurant_id=restaurant)
     card = households["C-002"]["card_number"]
     _, this_month = current_period()
 

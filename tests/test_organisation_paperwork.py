@@ -18,15 +18,15 @@ LINES = [
 
 
 @pytest.fixture(scope="module")
-def organisation(gateway, operator):
+def organisation(operator, staff):
     operator.put(f"/v1/regions/{REGION}/program", {"name": "紙区こども食堂"})
     created = operator.post(f"/v1/regions/{REGION}/organisations", {
         "name": "かみのき会", "household_cap": 10, "contact_email": "kaminoki@example.org",
         "contact_phone": "03-0000-0009",
     })
-    staff = gateway.as_(gateway.staff_token(
-        "integration-bootstrap-key", "organisation", organisation_id=created["id"]))
-    return {"id": created["id"], "staff": staff, "path": f"/v1/organisations/{created['id']}"}
+    organisation_staff = staff("organisation", organisation_id=created["id"])
+    return {"id": created["id"], "staff": organisation_staff,
+            "path": f"/v1/organisations/{created['id']}"}
 
 
 @pytest.fixture(scope="module")

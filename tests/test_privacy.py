@@ -28,7 +28,6 @@ from gateway.service import GatewayService  # noqa: F401 - declares every route 
 from support import current_period, messages_to, wait_until
 
 REGION = "privacy-ku"
-BOOTSTRAP_KEY = "integration-bootstrap-key"
 DATA = Path(__file__).resolve().parents[1] / "demo" / "data"
 LINES_PER_FILE = 12
 
@@ -95,7 +94,7 @@ def readable(log_text):
 # -- the month, through the gateway --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def ward(gateway, operator):
+def ward(gateway, operator, staff):
     """The region, its three organisations with their first households, three restaurants."""
     operator.put(f"/v1/regions/{REGION}/program", {"name": "プライバシー区こども食堂"})
     organisations, rows = [], []
@@ -103,18 +102,17 @@ def ward(gateway, operator):
         created = operator.post(f"/v1/regions/{REGION}/organisations", {
             name: entry[name] for name in ("name", "household_cap", "contact_email",
                                            "contact_phone")})
-        staff = gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "organisation",
-                                                organisation_id=created["id"]))
+        organisation_staff = staff("organisation", organisation_id=created["id"])
         sheet = first_lines(entry)
-        report = staff.post(
+        report = organisation_staff.post(
             f"/v1/organisations/{created['id']}/households/import?dry_run=false", data=sheet,
             headers={"Content-Type": "text/csv", "X-Access-Reason": quote("紹介票の取り込み")})
         assert report["summary"]["created"] == LINES_PER_FILE, report
         rows += rows_of(sheet, entry["encoding"])
-        organisations.append({"entry": entry, "id": created["id"], "staff": staff,
+        organisations.append({"entry": entry, "id": created["id"], "staff": organisation_staff,
                               "report": report})
 
-    restaurants = [_restaurant(gateway, operator, organisations, entry)
+    restaurants = [_restaurant(staff, operator, organisations, entry)
                    for entry in _one_restaurant_each(organisations)]
     return {"organisations": organisations, "restaurants": restaurants, "rows": rows}
 
@@ -125,15 +123,14 @@ def _one_restaurant_each(organisations):
             for org in organisations]
 
 
-def _restaurant(gateway, operator, organisations, entry):
+def _restaurant(staff, operator, organisations, entry):
     [nominating] = [org for org in organisations if org["entry"]["key"] == entry["nominated_by"]]
     details = {name: value for name, value in entry.items()
                if name not in ("nominated_by", "id", "key")}
     nominated = nominating["staff"].post(f"/v1/organisations/{nominating['id']}/restaurants",
                                          details)
     operator.post(f"/v1/restaurants/{nominated['id']}/approve")
-    counter = gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "restaurant",
-                                              restaurant_id=nominated["id"]))
+    counter = staff("restaurant", restaurant_id=nominated["id"])
     return {"id": nominated["id"], "counter": counter}
 
 

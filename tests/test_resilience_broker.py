@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text
 
 from shokudo_common.client import GatewayClient
 
-from regions import BOOTSTRAP_KEY, bill, open_region
-from support import metric, rows, scalar, wait_until
+from regions import bill, open_region
+from support import metric, rows, scalar, signed_in, wait_until
 
 REGION = "storm-ku"
 BILL_YEN = 100
@@ -104,7 +104,7 @@ def storm(broker_stack, private_rabbit):
     while nothing could carry them to the redemption service.
     """
     gateway = GatewayClient(broker_stack.gateway_url, timeout=10)
-    operator = gateway.as_(gateway.staff_token(BOOTSTRAP_KEY, "operator"))
+    operator = signed_in(broker_stack, gateway, "operator")
     region = open_region(broker_stack, gateway, operator, REGION)
     region.enrol(CARDS, channel="card")
     region.issue_tickets()

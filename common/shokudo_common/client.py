@@ -14,26 +14,42 @@ class ApiError(RuntimeError):
 
 
 class GatewayClient:
-    def __init__(self, base_url, token=None, timeout=30):
+    def __init__(self, base_url, token=None, timeout=30, refresh_token=None):
         self.base_url = base_url.rstrip("/")
         self.token = token
+        # With a refresh token, an expired access token (15 minutes) is renewed on the way.
+        self.refresh_token = refresh_token
         self.session = requests.Session()
         self.timeout = timeout
 
-    def as_(self, token):
+    def as_(self, token, refresh_token=None):
         """The same gateway, speaking with another token."""
-        return GatewayClient(self.base_url, token, self.timeout)
+        return GatewayClient(self.base_url, token, self.timeout, refresh_token)
 
     def request(self, method, path, expect=(200, 201), **kwargs):
-        headers = kwargs.pop("headers", {})
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        response = self.session.request(
-            method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
-        )
+        response = self._send(method, path, dict(kwargs))
+        if response.status_code == 401 and self.refresh_token and _expired(response):
+            self._renew()
+            response = self._send(method, path, kwargs)
         if expect and response.status_code not in expect:
             raise ApiError(response)
         return response
+
+    def _send(self, method, path, kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return self.session.request(
+            method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+        )
+
+    def _renew(self):
+        renewed = self.session.post(self.base_url + "/v1/auth/refresh", timeout=self.timeout,
+                                    json={"refresh_token": self.refresh_token})
+        if renewed.status_code != 200:
+            raise ApiError(renewed)
+        self.token = renewed.json()["access_token"]
+        self.refresh_token = renewed.json()["refresh_token"]
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs).json()
@@ -44,6 +60,14 @@ class GatewayClient:
     def put(self, path, json=None, **kwargs):
         return self.request("PUT", path, json=json, **kwargs).json()
 
-    def staff_token(self, api_key, role, **scope):
-        body = {"api_key": api_key, "role": role, **scope}
-        return self.post("/v1/auth/token", body)["access_token"]
+    def sign_in(self, login, password):
+        """The same gateway, signed in as the staff account ``login``."""
+        signed_in = self.post("/v1/auth/sign-in", {"login": login, "password": password})
+        return self.as_(signed_in["access_token"], signed_in["refresh_token"])
+
+
+def _expired(response):
+    try:
+        return response.json()["error"]["code"] == "token_expired"
+    except (ValueError, KeyError, TypeError):
+        return False

@@ -58,7 +58,7 @@ COMPONENTS = (
     Component("redemption", "redemption.service:RedemptionService", "services/redemption"),
     Component("notification", "notification.service:NotificationService",
               "services/notification"),
-    Component("gateway", "gateway.service:GatewayService", "gateway", has_database=False),
+    Component("gateway", "gateway.service:GatewayService", "gateway"),
 )
 BY_NAME = {component.name: component for component in COMPONENTS}
 

@@ -1,20 +1,22 @@
 """Who is calling, and what they may see.
 
-Every caller but the public carries a signed token (JWT, HS256, valid one hour) naming a role
-and, for the scoped roles, the one organisation, restaurant or household it acts for:
+Every caller but the public carries a signed access token (JWT, HS256, valid 15 minutes, got
+by signing in or activating the app, renewed with a refresh token: :mod:`gateway.sessions`)
+naming a role and, for the scoped roles, the one organisation, restaurant or household it acts
+for:
 
     role           scope claim        may reach
-    operator       -                  everything its routes serve
-    organisation   organisation_id    paths naming its own organisation
-    restaurant     restaurant_id      paths naming its own restaurant
+    operator       regions (limited)  everything its routes serve, in its regions if limited
+    organisation   organisation_id    ids of its own organisation
+    restaurant     restaurant_id      ids of its own restaurant
     household      household_id       its own ticket, under /v1/app/me/
 
 A route declares the roles it serves; any other role gets 403 ``forbidden_role``. A scoped
-caller whose path names another organisation or restaurant gets the very 404 an unknown id
-gets, so a token never tells whether someone else's records exist.
+caller whose path, query or body names another organisation, restaurant or household, or a limited
+operator naming one of another region, gets the very 404 an unknown id gets, so a token never
+tells whether someone else's records exist.
 """
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -40,9 +42,14 @@ OWN_HOUSEHOLD_PATHS = "/v1/app/me/"
 # Routes that serve anyone, token or not.
 PUBLIC = None
 
+# Ids a path or a body may name, each checked against the caller's scope.
+SCOPED_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
+
 ISSUER = "shokudo-gateway"
 ALGORITHM = "HS256"
-TOKEN_LIFETIME = timedelta(hours=1)
+# Short, because an access token cannot be taken back: a revoked session or a disabled account
+# stops at the next refresh, at most this long after.
+TOKEN_LIFETIME = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,16 @@ class Caller:
     organisation_id: str | None = None
     restaurant_id: str | None = None
     household_id: str | None = None
+    # An operator limited to some regions; empty for every region (and for the other roles).
+    region_ids: tuple = ()
 
     def scope_claims(self):
         claim = SCOPE_CLAIMS.get(self.role)
         return {claim: getattr(self, claim)} if claim else {}
+
+    @property
+    def limited_to_regions(self):
+        return self.role == OPERATOR and bool(self.region_ids)
 
 
 def issue_token(caller, secret, now=None):
@@ -69,6 +82,8 @@ def issue_token(caller, secret, now=None):
         "exp": issued_at + TOKEN_LIFETIME,
         **caller.scope_claims(),
     }
+    if caller.limited_to_regions:
+        claims["regions"] = list(caller.region_ids)
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": int(TOKEN_LIFETIME.total_seconds())}
@@ -84,7 +99,8 @@ def read_token(authorization, secret):
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "iss", "role"]})
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token_expired", "the token has expired; sign in again") from None
+        raise Unauthenticated("token_expired",
+                              "the token has expired; refresh it or sign in again") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("invalid_token", "the token is not valid") from None
     return _caller_from(claims)
@@ -100,19 +116,46 @@ def _caller_from(claims):
     # A scoped role without its id would see nothing safely; refuse it outright.
     if claim and not isinstance(scope[claim], str):
         raise Unauthenticated("invalid_token", "the token is not valid")
-    return Caller(role, **scope)
+
+    regions = claims.get("regions", [])
+    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    if regions and role != OPERATOR:
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    return Caller(role, **scope, region_ids=tuple(regions))
 
 
-def admit(caller, serves, path):
-    """Let ``caller`` through a route serving ``serves`` with ``path`` values, or refuse."""
+def admit(caller, serves, named, region_of=None):
+    """Let ``caller`` through a route serving ``serves``, naming ``named`` ids, or refuse."""
+    check_role(caller, serves)
+    check_scope(caller, named, region_of)
+
+
+def check_role(caller, serves):
     if caller.role not in serves:
         raise Forbidden("forbidden_role", f"this route is not open to the {caller.role} role",
                         {"role": caller.role})
 
+
+def check_scope(caller, named, region_of=None):
+    """Refuse, as unknown, an id in ``named`` (path and body values) outside the caller's scope.
+
+    ``region_of(name, value)`` finds the region of an organisation or a restaurant; it is asked
+    only for an operator limited to some regions, and raises the unknown-id 404 itself.
+    """
     claim = SCOPE_CLAIMS.get(caller.role)
-    named = path.get(claim) if claim else None
-    if named is not None and named != getattr(caller, claim):
-        raise not_found(claim, named)
+    value = named.get(claim) if claim else None
+    if value is not None and value != getattr(caller, claim):
+        raise not_found(claim, value)
+
+    if caller.limited_to_regions:
+        for name in ("region_id", "organisation_id", "restaurant_id"):
+            value = named.get(name)
+            if value is None:
+                continue
+            region = value if name == "region_id" else region_of(name, value)
+            if region not in caller.region_ids:
+                raise not_found(name, value)
 
 
 def not_found(claim, value):
@@ -136,19 +179,11 @@ def check_declaration(url, serves):
             raise ValueError(f"{url} serves {role} but its path does not name <{claim}>")
 
 
-def is_bootstrap_key(offered, expected):
-    """Whether ``offered`` is the bootstrap key; an empty key switches bootstrap off."""
-    if not expected or not isinstance(offered, str):
-        return False
-    return hmac.compare_digest(offered.encode(), expected.encode())
-
-
 class TokenDesk:
     """What a worker sees: tokens signed and read with this gateway's secret."""
 
-    def __init__(self, secret, bootstrap_key):
+    def __init__(self, secret):
         self._secret = secret
-        self._bootstrap_key = bootstrap_key
 
     def caller_of(self, request):
         return read_token(request.headers.get("Authorization"), self._secret)
@@ -156,18 +191,12 @@ class TokenDesk:
     def issue(self, caller):
         return issue_token(caller, self._secret)
 
-    def check_bootstrap_key(self, offered):
-        if not is_bootstrap_key(offered, self._bootstrap_key):
-            raise Unauthenticated("invalid_api_key", "the api_key is not valid")
-
 
 class Tokens(DependencyProvider):
-    """Reads the token secret and bootstrap key from config once, at start."""
+    """Reads the token secret from config once, at start."""
 
     def setup(self):
-        config = self.container.config
-        self.secret = config["GATEWAY_TOKEN_SECRET"]
-        self.bootstrap_key = str(config.get("GATEWAY_BOOTSTRAP_KEY") or "")
+        self.secret = self.container.config["GATEWAY_TOKEN_SECRET"]
 
     def get_dependency(self, worker_ctx):
-        return TokenDesk(self.secret, self.bootstrap_key)
+        return TokenDesk(self.secret)

@@ -25,6 +25,12 @@ class Unauthenticated(ShokudoError):
     http_status = 401
 
 
+class TooManyRequests(ShokudoError):
+    """A rate limit was reached (429); ``details.retry_after_seconds`` says how long to wait."""
+
+    http_status = 429
+
+
 class MalformedRequest(ShokudoError):
     """The body cannot even be read as JSON (400)."""
 
@@ -98,7 +104,7 @@ def describe(error):
 
 def _domain_problem(error):
     problem = Problem(error.http_status, error.code, error.message, dict(error.details))
-    if error.http_status == 503:
+    if error.http_status in (429, 503):
         return _unavailable(problem)
     if error.http_status == 401:
         return _with_headers(problem, {"WWW-Authenticate": 'Bearer realm="shokudo"'})

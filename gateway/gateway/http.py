@@ -4,8 +4,8 @@ A request goes through the same steps on every route::
 
     werkzeug routing ── no route? JSON 404/405
           │
-    JsonRoute ── worker ── size check ── token (401) ── role (403) ── scope (404)
-          │                  ── path values (404 / 422) ── the route's own body
+    JsonRoute ── worker ── size check ── token (401) ── role (403) ── path values (404 / 422)
+          │                  ── scope of path, query and body ids (404) ── the route's own body
           │
     response ── JSON body or {"error": …} ── X-Correlation-Id, always
 
@@ -271,6 +271,8 @@ class RouteSpec:
     answer: object = None
     status: int = 200
     errors: tuple = ()
+    # The path values checked against the caller's scope (body values are checked too).
+    scoped_ids: tuple = ()
 
 
 # Every route declared, in the order the modules declared them.
@@ -288,33 +290,74 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
 
     def decorate(handler):
         summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().split("\n")[0]
+        scoped = tuple(name for name in auth.SCOPED_IDS if f"<{name}>" in url)
         ROUTES.append(RouteSpec(method, url, serves, handler.__name__, summary, body, query,
-                                answer, status, tuple(errors)))
+                                answer, status, tuple(errors), scoped))
 
         @wraps(handler)
         def guarded(self, request, **path):
             refuse_oversized(request)
             caller = None
             if serves is not auth.PUBLIC:
-                caller = _admitted(self, request, url, serves, path)
-            return handler(self, request, caller, **schemas.parse_path(path))
+                caller = _admitted(self, request, url, serves)
+            values = schemas.parse_path(path)
+            if caller is not None:
+                _in_scope(self, request, url, caller, values)
+            return handler(self, request, caller, **values)
 
         return JsonRoute.decorator(method, url, expected_exceptions=ShokudoError)(guarded)
 
     return decorate
 
 
-def _admitted(service, request, url, serves, path):
+def _admitted(service, request, url, serves):
     caller = None
     try:
         caller = service.tokens.caller_of(request)
-        auth.admit(caller, serves, path)
-    except (errors.Unauthenticated, Forbidden, NotFound) as refusal:
-        # A 404 here means "another's id": counted apart from ids that do not exist.
-        reason = "out_of_scope" if isinstance(refusal, NotFound) else refusal.code
-        ACCESS_REFUSED.labels(reason).inc()
-        log.info("access refused", extra={
-            "reason": reason, "route": url, "role": caller.role if caller else None,
-        })
+        auth.check_role(caller, serves)
+    except (errors.Unauthenticated, Forbidden) as refusal:
+        _refused(url, caller, refusal.code)
         raise
     return caller
+
+
+def _in_scope(service, request, url, caller, path):
+    """Every id the path, the query or a JSON body names is the caller's own, or the 404 of an
+    unknown id."""
+    region_of = partial(_region_of, service)
+    query = {name: request.args[name] for name in auth.SCOPED_IDS if name in request.args}
+    try:
+        for named in (path, query, scoped_ids_in_body(request)):
+            auth.check_scope(caller, named, region_of)
+    except NotFound:
+        # Counted apart from ids that do not exist (the caller cannot tell them apart).
+        _refused(url, caller, "out_of_scope")
+        raise
+
+
+def _refused(url, caller, reason):
+    ACCESS_REFUSED.labels(reason).inc()
+    log.info("access refused", extra={
+        "reason": reason, "route": url, "role": caller.role if caller else None,
+    })
+
+
+def scoped_ids_in_body(request):
+    """The ids a JSON object body names (``organisation_id``…); none for any other body."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return {}
+    raw = read_body(request)
+    if not raw.lstrip().startswith(b"{"):
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}  # the route itself says what is wrong with it
+    return {name: body[name] for name in auth.SCOPED_IDS if isinstance(body.get(name), str)}
+
+
+def _region_of(service, name, value):
+    """The region of an organisation or a restaurant, for an operator limited to regions."""
+    if name == "organisation_id":
+        return service.enrollment.get_organisation(value)["region_id"]
+    return service.directory.get_restaurant(value)["region_id"]

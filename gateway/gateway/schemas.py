@@ -86,25 +86,13 @@ def parse_path(values):
 
 # -- requests --------------------------------------------------------------------------------
 
-class StaffTokenRequest(Schema):
-    api_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(required=True, validate=validate.OneOf(auth.STAFF_ROLES))
-    organisation_id = Id()
-    restaurant_id = Id()
+class SignIn(Schema):
+    login = Text(required=True, max_length=200)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
-    @validates_schema
-    def scope_fits_role(self, data, **kwargs):
-        """Each scoped role names its one id; no role names another's."""
-        role = data.get("role")
-        errors = {}
-        for scoped_role in (auth.ORGANISATION, auth.RESTAURANT):
-            claim = auth.SCOPE_CLAIMS[scoped_role]
-            if role == scoped_role and claim not in data:
-                errors[claim] = [f"required for the {scoped_role} role"]
-            if role != scoped_role and claim in data:
-                errors[claim] = [f"only for the {scoped_role} role"]
-        if errors:
-            raise ValidationError(errors)
+
+class RefreshRequest(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class Activation(Schema):
@@ -163,6 +151,43 @@ class ImportQuery(Schema):
 
 
 # -- answers that must not carry more than they say ----------------------------------------
+
+class Tokens(Schema):
+    """A session's tokens: the access token for each request, the refresh token to renew it."""
+
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    refresh_token = fields.String()
+    refresh_expires_at = fields.String()
+    role = fields.String()
+
+
+class StaffTokens(Tokens):
+    organisation_id = fields.String()
+    restaurant_id = fields.String()
+    # Operators only: the regions they may act in, empty for every region.
+    region_ids = fields.List(fields.String())
+
+
+class DeviceTokens(Tokens):
+    household_id = fields.String()
+    region_id = fields.String()
+    organisation_id = fields.String()
+
+
+class SignedOut(Schema):
+    signed_out = fields.Boolean()
+
+
+class NewActivationCode(Schema):
+    """A household's new code; every app activated before it must be activated again."""
+
+    household_id = fields.String(attribute="id")
+    activation_code = fields.String()
+    activation_code_expires_at = fields.String()
+    apps_signed_out = fields.Integer()
+
 
 class RedemptionAnswer(Schema):
     """What the counter sees: the outcome and the money, never who the household is."""

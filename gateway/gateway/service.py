@@ -17,6 +17,8 @@ from gateway.routes.organisation import OrganisationRoutes
 from gateway.routes.public import PublicRoutes
 from gateway.routes.restaurant import RestaurantRoutes
 from gateway.routes.signin import SignInRoutes
+from gateway.sessions import Sessions
+from gateway.throttle import RateLimits
 
 
 class GatewayService(OperationsRoutes, SignInRoutes, PublicRoutes, OperatorRoutes,
@@ -26,6 +28,8 @@ class GatewayService(OperationsRoutes, SignInRoutes, PublicRoutes, OperatorRoute
     correlation = CorrelationId()
     metrics = PrometheusMetrics()
     tokens = Tokens()
+    sessions = Sessions()
+    throttle = RateLimits()
 
     directory = ServiceRpc("directory")
     enrollment = ServiceRpc("enrollment")

@@ -3,10 +3,13 @@
 The fakes stand in for the services at the RPC boundary and behave as docs/contracts.md says
 (an organisation's households are its own, unknown ids are NotFound); they record every call
 so tests can tell what reached a service and what was refused before. One container serves the
-whole session: nameko-prometheus registers its metrics once per process.
+whole session: nameko-prometheus registers its metrics once per process. The gateway's own
+database (staff accounts, sessions) is real, migrated, and emptied before each test, and so
+are the rate limits' counts.
 """
 
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,12 +19,29 @@ from nameko.testing.services import replace_dependencies
 from nameko.web.server import WebServer
 
 from shokudo_common.errors import NotFound
+from shokudo_common.testing import MigratedDatabase
 
-from gateway import auth
+from gateway import auth, staff
+from gateway.models import Base
 from gateway.service import GatewayService
+from gateway.throttle import RateLimits
+
+from care_fakes import CareEnrollment, CareRedemption
 
 SECRET = "test-token-secret-that-is-long-enough-for-hs256"
-BOOTSTRAP_KEY = "test-bootstrap-key"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "gateway" / "migrations"
+PASSWORD = "correct horse battery staple"
+OTHER_REGION = "tsukimi-ku"
+# Low limits, so that tests reach them in a few requests.
+RATE_LIMITS = {
+    "sign_in_per_address": "8/minute",
+    "sign_in_per_login": "4/minute",
+    "activation_per_address": "4/minute",
+    "redemption_per_restaurant": "6/minute",
+    "failed_lookups": "4/10 minutes",
+}
+FAILED_LOOKUPS_SLOW_AFTER = 2
+FAILED_LOOKUPS_DELAY_SECONDS = 0.5
 
 REGION = "hoshizora-ku"
 ORGANISATION_A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -47,7 +67,7 @@ class Recorder:
         return [call for call in self.calls if call[0] == method]
 
 
-class FakeEnrollment(Recorder):
+class FakeEnrollment(CareEnrollment, Recorder):
     """Enrollment: methods on personal data take the ``accessor`` the trail records; each is
     kept apart in ``accessors`` as (method, accessor), so call records stay as they were."""
 
@@ -146,6 +166,47 @@ class FakeEnrollment(Recorder):
         return {"dry_run": dry_run,
                 "summary": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0},
                 "rows": [{"line": 2, "external_ref": "A-001", "outcome": "created"}]}
+
+    # -- paperwork (test_organisation_documents.py teaches these its own answers) ----------
+
+    def export_households(self, organisation_id, status=None, accessor=None):
+        self.accessed("export_households", accessor)
+        self.record("export_households", organisation_id, status=status)
+        self.get_organisation(organisation_id)
+        return "\ufeff管理番号,保護者氏名\r\n"
+
+    def card_sheet(self, organisation_id, household_id=None, accessor=None):
+        self.accessed("card_sheet", accessor)
+        self.record("card_sheet", organisation_id, household_id)
+        self.get_organisation(organisation_id)
+        return {"cards": 1, "pdf_base64": "JVBERi0xLjQ="}
+
+    def app_letter(self, organisation_id, household_id, accessor=None):
+        self.accessed("app_letter", accessor)
+        household = self.get_household(organisation_id, household_id)
+        self.record("app_letter", organisation_id, household_id)
+        return {"household_id": household["id"], "pdf_base64": "JVBERi0xLjQ="}
+
+    def issue_card(self, organisation_id, household_id, accessor=None, **keyed):
+        self.accessed("issue_card", accessor)
+        household = self.get_household(organisation_id, household_id)
+        self.record("issue_card", organisation_id, household_id, **keyed)
+        return {**household, "card_number": "4929111111111116"}
+
+    def block_card(self, organisation_id, household_id, reason, blocked_by, accessor=None,
+                   **keyed):
+        self.accessed("block_card", accessor)
+        household = self.get_household(organisation_id, household_id)
+        self.record("block_card", organisation_id, household_id, reason, blocked_by, **keyed)
+        return {**household, "card_number": None, "in_force_at_counter": True,
+                "blocked_card_number": "4929111111111116", "block_reason": reason}
+
+    def issue_activation_code(self, organisation_id, household_id, accessor=None):
+        self.accessed("issue_activation_code", accessor)
+        household = self.get_household(organisation_id, household_id)
+        self.record("issue_activation_code", organisation_id, household_id)
+        return {**household, "activation_code": "NEW2-CODE-4567",
+                "activation_code_expires_at": "2026-06-01T00:00:00+00:00"}
 
     def activate_app(self, activation_code):
         self.record("activate_app", activation_code)
@@ -255,7 +316,7 @@ class FakeDirectory(Recorder):
         return self.get_restaurant(restaurant_id)
 
 
-class FakeRedemption(Recorder):
+class FakeRedemption(CareRedemption, Recorder):
     """Answers carry household fields a careless gateway would pass on to the counter."""
 
     def __init__(self):
@@ -369,14 +430,24 @@ class Switch:
 
 
 @pytest.fixture(scope="session")
-def running_gateway():
+def gateway_database():
+    database = MigratedDatabase("gateway", MIGRATIONS, Base.metadata).create()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def running_gateway(gateway_database):
     services = Services()
     config = {
         "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672//",
+        "DB_URI": gateway_database.uri,
         # Port 0: the kernel picks a free port (above 18100, clear of the platform's ports).
         "WEB_SERVER_ADDRESS": "127.0.0.1:0",
         "GATEWAY_TOKEN_SECRET": SECRET,
-        "GATEWAY_BOOTSTRAP_KEY": BOOTSTRAP_KEY,
+        "GATEWAY_RATE_LIMITS": RATE_LIMITS,
+        "GATEWAY_FAILED_LOOKUPS_SLOW_AFTER": FAILED_LOOKUPS_SLOW_AFTER,
+        "GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS": FAILED_LOOKUPS_DELAY_SECONDS,
     }
     container = ServiceContainer(GatewayService, config)
     replace_dependencies(container, **{name: services.switch(name) for name in Services.NAMES})
@@ -387,15 +458,38 @@ def running_gateway():
     container.start()
     [server] = container.subextensions
     port = server._sock.getsockname()[1]
+    services.rate_limits = next(extension for extension in container.extensions
+                                if isinstance(extension, RateLimits))
     yield services, f"http://127.0.0.1:{port}"
     container.stop()
 
 
 @pytest.fixture
-def services(running_gateway):
+def services(running_gateway, gateway_database):
     services, _ = running_gateway
     services.reset()
+    services.rate_limits.reset()
+    gateway_database.empty()
     return services
+
+
+@pytest.fixture
+def accounts(gateway_database, services):
+    """Staff accounts in the gateway's database: ``accounts.create("aoba", "organisation",
+    organisation_id=...)``; every one has the password PASSWORD."""
+    db = gateway_database.make_session()
+
+    class Accounts:
+        password = PASSWORD
+
+        def create(self, login, role, **scope):
+            return staff.create_account(db, login, PASSWORD, role, **scope)
+
+        def disable(self, login):
+            staff.set_disabled(db, login, True)
+
+    yield Accounts()
+    db.close()
 
 
 @pytest.fixture
@@ -431,10 +525,14 @@ class Client:
 
 CALLERS = {
     "operator": auth.Caller(auth.OPERATOR),
+    "operator_elsewhere": auth.Caller(auth.OPERATOR, region_ids=(OTHER_REGION,)),
+    "operator_here": auth.Caller(auth.OPERATOR, region_ids=(REGION,)),
     "organisation_a": auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A),
     "organisation_b": auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_B),
     "restaurant": auth.Caller(auth.RESTAURANT, restaurant_id=RESTAURANT),
     "household": auth.Caller(auth.HOUSEHOLD, household_id=HOUSEHOLD_A),
+    "household_b": auth.Caller(auth.HOUSEHOLD, household_id=HOUSEHOLD_B),
+    "other_restaurant": auth.Caller(auth.RESTAURANT, restaurant_id=OTHER_RESTAURANT),
 }
 
 
@@ -457,6 +555,6 @@ def ids():
         region=REGION, organisation_a=ORGANISATION_A, organisation_b=ORGANISATION_B,
         household_a=HOUSEHOLD_A, household_b=HOUSEHOLD_B, restaurant=RESTAURANT,
         other_restaurant=OTHER_RESTAURANT, unknown=UNKNOWN, activation_code=ACTIVATION_CODE,
-        bootstrap_key=BOOTSTRAP_KEY, secret=SECRET,
+        secret=SECRET, other_region=OTHER_REGION, password=PASSWORD,
     )
 

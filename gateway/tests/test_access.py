@@ -2,8 +2,6 @@
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
 CARD = "4539 5787 6362 1486"
 
@@ -112,49 +110,25 @@ def test_an_expired_or_forged_token_is_a_401_that_says_why(gateway, token_for, i
 
 # -- getting a token --------------------------------------------------------------------------
 
-def test_staff_get_a_scoped_token_with_the_bootstrap_key(gateway, ids):
-    response = gateway.post("/v1/auth/token", json={
-        "api_key": ids.bootstrap_key, "role": "organisation",
-        "organisation_id": ids.organisation_a,
-    })
+def test_staff_sign_in_and_get_a_token_scoped_to_their_organisation(gateway, accounts, ids):
+    accounts.create("aoba.staff", "organisation", organisation_id=ids.organisation_a)
+
+    response = gateway.post("/v1/auth/sign-in", json={"login": "Aoba.Staff ",
+                                                      "password": ids.password})
 
     assert response.status_code == 200
     token = response.json()["access_token"]
-    assert response.json()["expires_in"] == 3600
+    assert response.json()["expires_in"] == 15 * 60
+    assert response.json()["organisation_id"] == ids.organisation_a
     own = gateway.get(f"/v1/organisations/{ids.organisation_a}/households", token=token)
     other = gateway.get(f"/v1/organisations/{ids.organisation_b}/households", token=token)
     assert (own.status_code, other.status_code) == (200, 404)
 
 
-def test_a_wrong_bootstrap_key_gets_no_token(gateway, ids):
-    response = gateway.post("/v1/auth/token", json={"api_key": "guess", "role": "operator"})
-
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "invalid_api_key"
-    assert "access_token" not in response.json()
-
-
-@pytest.mark.parametrize("asked, bad_fields", [
-    ({"role": "organisation"}, {"organisation_id"}),
-    ({"role": "operator", "restaurant_id": "cccccccc-2222-4000-8000-000000000003"},
-     {"restaurant_id"}),
-    ({"role": "household"}, {"role"}),
-])
-def test_a_token_request_whose_scope_does_not_fit_its_role_is_refused(
-        gateway, ids, asked, bad_fields):
-    response = gateway.post("/v1/auth/token", json={"api_key": ids.bootstrap_key, **asked})
-
-    assert response.status_code == 422
-    assert set(response.json()["error"]["details"]["fields"]) == bad_fields
-
-
-def test_no_token_for_a_restaurant_that_does_not_exist(gateway, ids):
-    response = gateway.post("/v1/auth/token", json={
-        "api_key": ids.bootstrap_key, "role": "restaurant", "restaurant_id": ids.unknown,
-    })
+def test_the_bootstrap_key_route_is_gone(gateway):
+    response = gateway.post("/v1/auth/token", json={"api_key": "x", "role": "operator"})
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "restaurant_not_found"
 
 
 def test_a_household_activates_its_app_and_then_sees_only_its_own_ticket(

@@ -24,14 +24,22 @@ def test_a_token_names_the_role_and_the_one_organisation_it_acts_for():
     assert auth.read_token(bearer(staff), SECRET) == staff
 
 
-def test_a_token_lasts_one_hour():
-    issued = datetime.now(timezone.utc) - timedelta(minutes=61)
+def test_an_access_token_lasts_fifteen_minutes():
+    issued = datetime.now(timezone.utc) - timedelta(minutes=16)
     operator = auth.Caller(auth.OPERATOR)
 
-    assert auth.issue_token(operator, SECRET)["expires_in"] == 3600
+    assert auth.issue_token(operator, SECRET)["expires_in"] == 15 * 60
     with pytest.raises(Unauthenticated) as raised:
         auth.read_token(bearer(operator, now=issued), SECRET)
     assert raised.value.code == "token_expired"
+
+
+def test_an_operator_token_carries_its_region_limit():
+    limited = auth.Caller(auth.OPERATOR, region_ids=("hoshizora-ku", "tsukimi-ku"))
+    everywhere = auth.Caller(auth.OPERATOR)
+
+    assert auth.read_token(bearer(limited), SECRET) == limited
+    assert auth.read_token(bearer(everywhere), SECRET).region_ids == ()
 
 
 @pytest.mark.parametrize("header", [
@@ -58,6 +66,8 @@ def test_a_token_signed_with_another_secret_or_tampered_with_is_refused():
     {"role": "superuser"},
     {"role": "organisation"},                       # scoped role without its id
     {"role": "household", "household_id": 42},
+    {"role": "operator", "regions": "hoshizora-ku"},
+    {"role": "organisation", "organisation_id": ORGANISATION_A, "regions": ["hoshizora-ku"]},
 ])
 def test_a_signed_token_with_a_role_that_cannot_be_scoped_is_refused(claims):
     now = datetime.now(timezone.utc)
@@ -114,8 +124,25 @@ def test_a_route_whose_scope_cannot_be_checked_is_refused_at_declaration(url, se
         auth.check_declaration(url, serves)
 
 
-def test_the_bootstrap_key_is_compared_whole_and_an_empty_key_opens_nothing():
-    assert auth.is_bootstrap_key("key-1", "key-1")
-    assert not auth.is_bootstrap_key("key-", "key-1")
-    assert not auth.is_bootstrap_key("", "")
-    assert not auth.is_bootstrap_key(None, "key-1")
+def test_an_operator_limited_to_a_region_reaches_only_ids_of_that_region():
+    limited = auth.Caller(auth.OPERATOR, region_ids=("hoshizora-ku",))
+    regions = {ORGANISATION_A: "hoshizora-ku", ORGANISATION_B: "tsukimi-ku"}
+
+    def region_of(name, value):
+        return regions[value]
+
+    auth.check_scope(limited, {"region_id": "hoshizora-ku"}, region_of)
+    auth.check_scope(limited, {"organisation_id": ORGANISATION_A}, region_of)
+    for named in ({"region_id": "tsukimi-ku"}, {"organisation_id": ORGANISATION_B}):
+        with pytest.raises(NotFound) as raised:
+            auth.check_scope(limited, named, region_of)
+        [(name, value)] = named.items()
+        assert raised.value.as_dict() == auth.not_found(name, value).as_dict()
+
+
+def test_an_operator_of_every_region_is_never_asked_where_an_id_belongs():
+    def region_of(name, value):
+        raise AssertionError("looked up a region for an unlimited operator")
+
+    auth.check_scope(auth.Caller(auth.OPERATOR), {"organisation_id": ORGANISATION_B},
+                     region_of)

@@ -141,13 +141,36 @@ def test_a_nomination_is_placed_in_the_organisations_own_region_by_the_organisat
         gateway, services, token_for, ids):
     response = gateway.post(f"/v1/organisations/{ids.organisation_a}/restaurants",
                             token=token_for("organisation_a"),
-                            json={"name": "みどり食堂", "region_id": "elsewhere",
-                                  "organisation_id": ids.organisation_b})
+                            json={"name": "みどり食堂", "region_id": "elsewhere"})
 
     assert response.status_code == 201
     [(_, (nomination,), _)] = services.directory.called("nominate_restaurant")
     assert nomination == {"name": "みどり食堂", "region_id": ids.region,
                           "organisation_id": ids.organisation_a}
+
+
+def test_another_organisations_id_in_the_query_is_refused_as_unknown(
+        gateway, services, token_for, ids):
+    response = gateway.get(f"/v1/organisations/{ids.organisation_a}/households",
+                           params={"organisation_id": ids.organisation_b},
+                           token=token_for("organisation_a"))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == f"no organisation {ids.organisation_b}"
+    assert services.enrollment.calls == []
+
+
+def test_another_organisations_id_in_the_body_is_refused_as_unknown(
+        gateway, services, token_for, ids):
+    response = gateway.post(f"/v1/organisations/{ids.organisation_a}/restaurants",
+                            token=token_for("organisation_a"),
+                            json={"name": "みどり食堂", "organisation_id": ids.organisation_b})
+
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "organisation_not_found", "message": f"no organisation {ids.organisation_b}",
+        "details": {}}
+    assert services.directory.calls == []
 
 
 def test_an_organisation_lists_the_restaurants_it_nominated(gateway, services, token_for, ids):

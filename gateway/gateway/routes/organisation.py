@@ -70,6 +70,22 @@ class OrganisationRoutes:
             organisation_id, household_id, reason, trail.actor(caller), **keyed(request, caller),
             accessor=trail.accessor(request, caller, trail.CARD_REPLACEMENT))
 
+    @route("POST",
+           "/v1/organisations/<organisation_id>/households/<household_id>/activation-code",
+           serves=ORGANISATION_STAFF, answer=schemas.NewActivationCode,
+           errors=("household_not_found",))
+    def new_activation_code(self, request, caller, organisation_id, household_id):
+        """A new code for the household's app (a lost phone): its apps must activate again.
+
+        Enrollment first, which refuses another organisation's household; only then are the
+        household's device sessions ended.
+        """
+        issued = self.enrollment.issue_activation_code(
+            organisation_id, household_id,
+            accessor=trail.accessor(request, caller, trail.ACTIVATION_CODE))
+        ended = self.sessions.end_device_sessions(household_id, "new_activation_code")
+        return schemas.NewActivationCode().dump({**issued, "apps_signed_out": ended})
+
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
            serves=ORGANISATION_STAFF, query=schemas.ImportQuery, answer=schemas.ImportReport,
            errors=("import_columns_invalid", "file_not_readable", "file_too_large"))
@@ -159,10 +175,15 @@ class OrganisationRoutes:
            serves=ORGANISATION_STAFF,
            errors=("household_channel_mismatch", "household_withdrawn"))
     def app_letter(self, request, caller, organisation_id, household_id):
-        """A letter (A4 PDF) with a fresh activation code; the code given before stops working."""
+        """A letter (A4 PDF) with a fresh activation code; the code given before stops working.
+
+        Like any new code, it signs out the household's apps: the letter is what a family with
+        a lost phone gets.
+        """
         letter = self.enrollment.app_letter(
             organisation_id, household_id,
             accessor=trail.accessor(request, caller, trail.APP_LETTER))
+        self.sessions.end_device_sessions(household_id, "new_activation_code")
         return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
                         "app-letter.pdf")
 

@@ -1,63 +1,62 @@
-"""Signing in: staff tokens and the app's activation."""
+"""Signing in: staff with their login and password, the app with its activation code.
 
-import logging
-
-from prometheus_client import Counter
+Both open a session (:mod:`gateway.sessions`) and answer a short access token with a refresh
+token; both renew through ``/v1/auth/refresh`` and end through ``/v1/auth/sign-out``.
+"""
 
 from gateway import schemas
-from gateway.auth import HOUSEHOLD, ORGANISATION, PUBLIC, RESTAURANT, Caller
+from gateway.auth import PUBLIC
 from gateway.http import load_body, route
+from gateway.staff import normalise_login
 
-log = logging.getLogger(__name__)
-
-TOKENS_ISSUED = Counter(
-    "shokudo_gateway_tokens_issued_total",
-    "Tokens handed out, by role (staff through the bootstrap key, households on activation)",
-    ["role"],
-)
+SIGN_IN_ERRORS = ("invalid_credentials", "account_disabled", "rate_limited")
+REFRESH_ERRORS = ("invalid_refresh_token", "refresh_token_reused", "account_disabled")
 
 
 class SignInRoutes:
-    @route("POST", "/v1/auth/token", serves=PUBLIC)
-    def staff_token(self, request, caller):
-        """A staff token for whoever holds the bootstrap key.
+    @route("POST", "/v1/auth/sign-in", serves=PUBLIC, body=schemas.SignIn,
+           answer=schemas.StaffTokens, errors=SIGN_IN_ERRORS)
+    def sign_in(self, request, caller):
+        """A staff member's login and password for an access token and a refresh token."""
+        asked = load_body(schemas.SignIn(), request)
+        self.throttle.hit("sign_in_per_address", self.throttle.client_address(request))
+        self.throttle.hit("sign_in_per_login", normalise_login(asked["login"]))
 
-        Stop-gap until staff sign in with their own passwords (a later issue): that sign-in
-        replaces the key check here and keeps the token as it is.
+        signed_in = self.sessions.sign_in(asked["login"], asked["password"])
+        return schemas.StaffTokens().dump(signed_in)
+
+    @route("POST", "/v1/auth/refresh", serves=PUBLIC, body=schemas.RefreshRequest,
+           answer=schemas.StaffTokens, errors=REFRESH_ERRORS)
+    def refresh(self, request, caller):
+        """The next access token and refresh token; the one sent is used up.
+
+        A refresh token sent a second time ends its whole session: one of its two holders
+        is not who the session was opened for.
         """
-        asked = load_body(schemas.StaffTokenRequest(), request)
-        self.tokens.check_bootstrap_key(asked["api_key"])
+        refresh_token = load_body(schemas.RefreshRequest(), request)["refresh_token"]
+        renewed = self.sessions.refresh(refresh_token)
+        answer = schemas.DeviceTokens() if renewed["role"] == "household" else \
+            schemas.StaffTokens()
+        return answer.dump(renewed)
 
-        staff = Caller(asked["role"], organisation_id=asked.get("organisation_id"),
-                       restaurant_id=asked.get("restaurant_id"))
-        self._check_exists(staff)
-        return self._token_for(staff)
+    @route("POST", "/v1/auth/sign-out", serves=PUBLIC, body=schemas.RefreshRequest,
+           answer=schemas.SignedOut)
+    def sign_out(self, request, caller):
+        """End the session of a refresh token; its access token lapses within 15 minutes."""
+        refresh_token = load_body(schemas.RefreshRequest(), request)["refresh_token"]
+        self.sessions.sign_out(refresh_token)
+        return {"signed_out": True}
 
-    @route("POST", "/v1/app/activate", serves=PUBLIC)
+    @route("POST", "/v1/app/activate", serves=PUBLIC, body=schemas.Activation,
+           answer=schemas.DeviceTokens, errors=("activation_code_invalid", "rate_limited"))
     def activate_app(self, request, caller):
-        """The app trades the household's single-use activation code for a token.
+        """The app trades the household's single-use activation code for a device session.
 
-        Known gaps: the token lasts one hour like every other and the code works once, so
-        after an hour the app needs a new code from its organisation (enrollment's
-        issue_activation_code, not yet a route) until a longer-lived device credential exists;
-        and nothing here limits how fast codes are guessed (nor api keys, above).
+        The session lasts as long as the app refreshes at least once in 180 days; a new code
+        issued by the organisation ends it.
         """
         code = load_body(schemas.Activation(), request)["activation_code"]
+        self.throttle.hit("activation_per_address", self.throttle.client_address(request))
+
         household = self.enrollment.activate_app(code)
-
-        token = self._token_for(Caller(HOUSEHOLD, household_id=household["household_id"]))
-        return {**token, "household_id": household["household_id"],
-                "region_id": household["region_id"],
-                "organisation_id": household["organisation_id"]}
-
-    def _check_exists(self, staff):
-        """No token for an organisation or restaurant that does not exist (404 otherwise)."""
-        if staff.role == ORGANISATION:
-            self.enrollment.get_organisation(staff.organisation_id)
-        if staff.role == RESTAURANT:
-            self.directory.get_restaurant(staff.restaurant_id)
-
-    def _token_for(self, caller):
-        TOKENS_ISSUED.labels(caller.role).inc()
-        log.info("token issued", extra={"role": caller.role, **caller.scope_claims()})
-        return self.tokens.issue(caller)
+        return schemas.DeviceTokens().dump(self.sessions.activate(household))
