@@ -549,3 +549,51 @@ class MyMeal(Schema):
 class MyHistory(Schema):
     household_id = fields.String()
     redemptions = fields.List(fields.Nested(MyMeal))
+
+
+# -- finding a partner restaurant -----------------------------------------------------------
+
+FLAG_NAME = re.compile(r"^[a-z_]{1,40}$")
+
+
+class FlagList(fields.String):
+    """``children_alone_welcome,allergy_menu``: which flags exist is the directory's rule."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        names = [name.strip() for name in super()._deserialize(value, attr, data, **kwargs)
+                 .split(",") if name.strip()]
+        if not all(FLAG_NAME.fullmatch(name) for name in names):
+            raise ValidationError("must be flag names separated by commas")
+        return names
+
+
+class NearbyQuery(Schema):
+    """``?lat=35.70&lon=139.70&radius_m=1500&open_now=true&q=みどり&flags=allergy_menu``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    radius_m = fields.Integer(validate=validate.Range(1, 20_000),
+                              metadata={"description": "metres, 2000 unless given"})
+    open_now = fields.Boolean(load_default=False)
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "name, kana, area or address"})
+    flags = FlagList(metadata={"description": "every flag must hold"})
+    limit = fields.Integer(validate=validate.Range(1, 100),
+                           metadata={"description": "20 unless given"})
+
+
+class NearbyRestaurant(PublicRestaurant):
+    distance_m = fields.Integer()
+    open_now = fields.Boolean()
+
+
+class NearbyAnswer(Schema):
+    """Nearest first; ``local_time`` is the moment "open now" was judged at, in the region."""
+
+    region_id = fields.String()
+    time_zone = fields.String()
+    local_time = fields.String()
+    restaurants = fields.List(fields.Nested(NearbyRestaurant))

@@ -42,6 +42,8 @@ def matrix(ids, fresh_refresh_token):
     sign_in = {"json": {"login": "operator", "password": ids.password}}
     return {
         ("GET", "/health"): (ANYONE, {}),
+        ("GET", "/health/live"): (ANYONE, {}),
+        ("GET", "/health/ready"): (ANYONE, {}),
         ("GET", "/metrics"): (ANYONE, {}),
         ("POST", "/v1/auth/sign-in"): (ANYONE, sign_in),
         ("POST", "/v1/auth/refresh"): (
@@ -51,6 +53,8 @@ def matrix(ids, fresh_refresh_token):
         ("POST", "/v1/app/activate"): (
             ANYONE, {"json": {"activation_code": ids.activation_code}}),
         ("GET", f"{REGION}/restaurants"): (ANYONE, {}),
+        ("GET", f"{REGION}/restaurants/nearby"): (
+            ANYONE, {"params": {"lat": "35.7", "lon": "139.7"}}),
 
         ("PUT", f"{REGION}/program"): (OPERATOR_ONLY, {"json": {"name": "星空区"}}),
         ("GET", f"{REGION}/program"): (OPERATOR_ONLY, {}),
@@ -63,6 +67,8 @@ def matrix(ids, fresh_refresh_token):
         ("GET", f"{REGION}/settlements/<month>.csv"): (OPERATOR_ONLY, {}),
         ("GET", f"{REGION}/accounts/<period>"): (OPERATOR_ONLY, {}),
         ("GET", f"{REGION}/audit"): (OPERATOR_ONLY, {}),
+        ("GET", f"{REGION}/restaurants/list.csv"): (OPERATOR_ONLY, {}),
+        ("GET", f"{REGION}/restaurants/list.pdf"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/statements/<month>/close"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/approve"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/suspend"): (OPERATOR_ONLY, {"json": {"reason": "点検"}}),
@@ -82,6 +88,10 @@ def matrix(ids, fresh_refresh_token):
         ("POST", "/v1/organisations/<organisation_id>/restaurants"): (
             created(ORGANISATION_STAFF), {"json": {"name": "みどり食堂"}}),
         ("GET", "/v1/organisations/<organisation_id>/restaurants"): (ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/restaurants/list.csv"): (
+            ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/restaurants/list.pdf"): (
+            ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/households.csv"): (ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/audit"): (ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/cards.pdf"): (ORGANISATION_STAFF, {}),
