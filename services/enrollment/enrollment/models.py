@@ -149,7 +149,7 @@ class AccessRecord(Base):
     region_id = Column(String(64), nullable=False)
     # The caller as the gateway admitted it (``organisation:<id>``, ``operator``), or the
     # service that asked (``service:notification``).
-    actor = Column(String(80), nullable=False)
+    actor = Column(String(160), nullable=False)
     purpose = Column(String(40), nullable=False)
     reason = Column(String(200))
     action = Column(String(40), nullable=False)

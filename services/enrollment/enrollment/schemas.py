@@ -205,7 +205,8 @@ class CardSheetRequest(Schema):
 
 # -- the access trail ------------------------------------------------------------------------
 
-ACTOR = re.compile(r"^[a-z]+(:[A-Za-z0-9@._-]{1,64})?$")
+# A role, then up to two ids: the one it acts for and the staff account signed in.
+ACTOR = re.compile(r"^[a-z]+(:[A-Za-z0-9@._-]{1,64}){0,2}$")
 PURPOSE = re.compile(r"^[a-z][a-z_]{1,39}$")
 
 
@@ -213,7 +214,7 @@ class AccessorIn(Schema):
     """Who reads or changes personal data and why, as the gateway admitted the caller."""
 
     actor = fields.String(required=True, validate=[
-        validate.Length(max=80),
+        validate.Length(max=160),
         validate.Regexp(ACTOR, error="must be a role and its id, such as organisation:<id>"),
     ])
     purpose = fields.String(required=True, validate=validate.Regexp(
