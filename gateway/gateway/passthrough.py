@@ -254,44 +254,6 @@ class Restaurant(Answer):
 
 # -- redemption, for the family's app ---------------------------------------------------------
 
-class Ticket(Answer):
-    ticket_id = fields.String()
-    period = fields.String()
-    amount_yen = fields.Integer()
-    balance_yen = fields.Integer()
-    time_zone = fields.String()
-    valid_from = fields.String()
-    valid_until = fields.String()
-    first_day = fields.String()
-    last_day = fields.String()
-
-
-class Balance(Answer):
-    household_id = fields.String()
-    has_usable_ticket = fields.Boolean()
-    ticket = fields.Nested(Ticket, allow_none=True)
-    next_ticket = fields.Nested(Ticket, allow_none=True)
-
-
 class QrToken(Schema):
     token = fields.String()
     expires_at = fields.String()
-
-
-class PastRedemption(Answer):
-    redemption_id = fields.String()
-    at = fields.String()
-    local_date = fields.String()
-    restaurant_id = fields.String()
-    restaurant_name = fields.String(allow_none=True)
-    bill_yen = fields.Integer()
-    applied_yen = fields.Integer()
-    pay_at_counter_yen = fields.Integer()
-    balance_yen = fields.Integer()
-    voided = fields.Boolean()
-    voided_at = fields.String(allow_none=True)
-
-
-class History(Answer):
-    household_id = fields.String()
-    redemptions = fields.List(fields.Nested(PastRedemption))

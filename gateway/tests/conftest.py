@@ -27,6 +27,8 @@ from gateway.models import Base
 from gateway.service import GatewayService
 from gateway.throttle import RateLimits
 
+from care_fakes import CareEnrollment, CareRedemption
+
 SECRET = "test-token-secret-that-is-long-enough-for-hs256"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "gateway" / "migrations"
 PASSWORD = "correct horse battery staple"
@@ -68,7 +70,7 @@ class Recorder:
         return [call for call in self.calls if call[0] == method]
 
 
-class FakeEnrollment(Recorder):
+class FakeEnrollment(CareEnrollment, Recorder):
     """Enrollment: methods on personal data take the ``accessor`` the trail records; each is
     kept apart in ``accessors`` as (method, accessor), so call records stay as they were."""
 
@@ -332,7 +334,7 @@ class FakeDirectory(Recorder):
         return base64.b64encode(b"%PDF-1.4 restaurants").decode("ascii")
 
 
-class FakeRedemption(Recorder):
+class FakeRedemption(CareRedemption, Recorder):
     """Answers carry household fields a careless gateway would pass on to the counter."""
 
     def __init__(self):

@@ -131,7 +131,7 @@ def test_routes_that_read_an_idempotency_key_document_the_header_and_its_conflic
             assert "idempotency_key_reused" in described["responses"]["409"]["description"]
     assert {spec.handler for spec in ROUTES if spec.idempotent} == {
         "enrol_household", "replace_card", "import_households", "start_issuance_run", "redeem",
-        "void_redemption", "issue_card", "block_card"}
+        "void_redemption", "issue_card", "block_card", "move_household"}
 
 
 def test_the_docs_page_style_is_the_one_its_policy_allows(gateway):
