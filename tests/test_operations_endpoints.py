@@ -20,7 +20,7 @@ def test_each_process_is_live_and_ready(stack, name):
 
     assert live.status_code == 200
     assert ready.status_code == 200, ready.text
-    # The gateway has a database of its own too (staff accounts and sessions).
+    # The gateway too has a database of its own: staff accounts and sessions.
     assert ready.json()["checks"] == {"broker": "ok", "database": "ok"}
 
 

@@ -148,7 +148,7 @@ class HouseholdFilter(Schema):
 class CardReplacementIn(Schema):
     reason = fields.String(required=True,
                            validate=validate.OneOf(domain.CARD_REPLACEMENT_REASONS))
-    replaced_by = Text(required=True, max_length=80)
+    replaced_by = Text(required=True, max_length=160)
 
 
 class ContactsRequest(Schema):
@@ -196,7 +196,7 @@ class CardReplacementOut(Schema):
 
 class CardBlockIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(domain.CARD_BLOCK_REASONS))
-    blocked_by = Text(required=True, max_length=80)
+    blocked_by = Text(required=True, max_length=160)
 
 
 class CardSheetRequest(Schema):
