@@ -23,6 +23,7 @@ RESTAURANT_FLAGS = ("children_alone_welcome", "allergy_menu", "wheelchair_access
 LATE_ENROLMENT = ("grant_now", "next_period")
 CHANNELS = ("app", "card")
 LANGUAGES = ("ja", "en")
+NOTIFY_BY = ("email", "sms", "push")
 CARD_REPLACEMENT_REASONS = ("lost", "stolen", "damaged", "other")
 MAX_HOUSEHOLD_CAP = 10_000
 MAX_CHILDREN = 15
@@ -153,6 +154,9 @@ class HouseholdBody(Schema):
     children = _count(1, MAX_CHILDREN, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={"default": "ja"})
+    notify_by = fields.String(validate=validate.OneOf(NOTIFY_BY), metadata={
+        "default": "email", "description": "how the family prefers to hear from us: sms needs "
+        "a phone, push the app; notification falls back to email where it cannot"})
 
 
 class Household(Answer):
@@ -171,6 +175,7 @@ class Household(Answer):
     children = fields.Integer()
     channel = fields.String()
     language = fields.String()
+    notify_by = fields.String()
     status = fields.String()
     app_activated_at = fields.String(allow_none=True)
     enrolled_at = fields.String(allow_none=True)

@@ -35,7 +35,7 @@ NOTIFICATION = {"actor": "service:notification", "purpose": "notify_household",
 
 # What reading a household shows: every detail, its status and its card or code.
 SHOWN_FIELDS = (*domain.DETAIL_FIELDS, "status", "card_number")
-CONTACT_FIELDS = ("channel", "language", "email", "external_ref")
+CONTACT_FIELDS = ("channel", "language", "notify_by", "email", "phone", "external_ref")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ STATUSES = (ACTIVE, SUSPENDED, WITHDRAWN)
 APP, CARD = "app", "card"
 CHANNELS = (APP, CARD)
 LANGUAGES = ("ja", "en")
+# How a family prefers to hear from us; notification falls back to email where it cannot.
+EMAIL, SMS, PUSH = "email", "sms", "push"
+NOTIFY_BY = (EMAIL, SMS, PUSH)
 
 DEFAULT_HOUSEHOLD_CAP = 20
 MAX_HOUSEHOLD_CAP = 10_000
@@ -37,7 +40,7 @@ TRANSITIONS = {
 # The fields of a household that its organisation sets, by enrolment or by a spreadsheet.
 DETAIL_FIELDS = (
     "external_ref", "guardian_name", "guardian_name_kana", "phone", "email", "postcode",
-    "address", "children", "channel", "language",
+    "address", "children", "channel", "language", "notify_by",
 )
 
 

@@ -17,6 +17,7 @@ STATUS_HEADER = "状態"
 
 CHANNEL_WORDS = {"app": "アプリ", "card": "カード"}
 LANGUAGE_WORDS = {"ja": "日本語", "en": "英語"}
+NOTIFY_BY_WORDS = {"email": "メール", "sms": "SMS", "push": "アプリ通知"}
 STATUS_WORDS = {"active": "利用中", "suspended": "一時停止", "withdrawn": "退会"}
 
 
@@ -40,4 +41,6 @@ def cell(name, value):
         return CHANNEL_WORDS[value]
     if name == "language":
         return LANGUAGE_WORDS[value]
+    if name == "notify_by":
+        return NOTIFY_BY_WORDS[value]
     return spreadsheet.guard(str(value))

@@ -46,6 +46,7 @@ class Household(Base):
     children = Column(Integer, nullable=False)
     channel = Column(String(8), nullable=False)
     language = Column(String(2), nullable=False)
+    notify_by = Column(String(8), nullable=False, default="email", server_default="email")
     status = Column(String(16), nullable=False)
     # How many changes of this household have been announced; each household_* event carries
     # it, so that a consumer receiving them out of order can keep the newest.

@@ -26,6 +26,8 @@ POSTCODE = re.compile(r"^(\d{3})-?(\d{4})$")
 KANA = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff ・ー]+$")
 OPTIONAL_CONTACTS = ("phone", "email", "postcode")
 NO_CONTACT = "give a phone number or an email address"
+NOTIFY_BY_SMS_WITHOUT_PHONE = "SMS needs a phone number"
+NOTIFY_BY_PUSH_WITHOUT_APP = "app notifications need the app (利用方法 アプリ)"
 
 
 def narrow(value):
@@ -114,6 +116,8 @@ class HouseholdIn(Schema):
                               validate=validate.Range(1, domain.MAX_CHILDREN))
     channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
     language = fields.String(load_default="ja", validate=validate.OneOf(domain.LANGUAGES))
+    notify_by = fields.String(load_default=domain.EMAIL,
+                              validate=validate.OneOf(domain.NOTIFY_BY))
 
     @pre_load
     def blank_means_none(self, data, **kwargs):
@@ -129,6 +133,15 @@ class HouseholdIn(Schema):
     def reachable(self, data, **kwargs):
         if not data.get("phone") and not data.get("email"):
             raise ValidationError({"phone": [NO_CONTACT], "email": [NO_CONTACT]})
+
+    @validates_schema
+    def preferred_channel_reaches(self, data, **kwargs):
+        """SMS needs a phone number, and app notifications an app."""
+        notify_by = data.get("notify_by")
+        if notify_by == domain.SMS and not data.get("phone"):
+            raise ValidationError({"notify_by": [NOTIFY_BY_SMS_WITHOUT_PHONE]})
+        if notify_by == domain.PUSH and data.get("channel") != domain.APP:
+            raise ValidationError({"notify_by": [NOTIFY_BY_PUSH_WITHOUT_APP]})
 
 
 def _blank(value):
@@ -179,6 +192,7 @@ class HouseholdOut(Schema):
     children = fields.Integer()
     channel = fields.String()
     language = fields.String()
+    notify_by = fields.String()
     status = fields.String()
     app_activated_at = fields.DateTime(allow_none=True)
     enrolled_at = fields.DateTime()

@@ -45,6 +45,7 @@ HEADERS = {
     ),
     "channel": ("利用方法", "利用形態"),
     "language": ("言語", "使用言語", "連絡言語"),
+    "notify_by": ("連絡手段", "連絡方法", "通知方法"),
 }
 REQUIRED = ("external_ref", "guardian_name", "guardian_name_kana", "address", "children",
             "channel")
@@ -53,6 +54,11 @@ CONTACTS = ("phone", "email")
 CHANNEL_WORDS = {
     "アプリ": "app", "app": "app", "スマホ": "app", "スマートフォン": "app",
     "カード": "card", "card": "card",
+}
+NOTIFY_BY_WORDS = {
+    "メール": "email", "eメール": "email", "email": "email",
+    "sms": "sms", "ショートメール": "sms", "ショートメッセージ": "sms",
+    "アプリ通知": "push", "プッシュ通知": "push", "push": "push",
 }
 LANGUAGE_WORDS = {
     "日本語": "ja", "ja": "ja", "japanese": "ja",
@@ -221,10 +227,21 @@ def read_language(value):
     return language
 
 
+def read_notify_by(value):
+    """A blank cell leaves the channel as it is (メール for a new household)."""
+    if not value:
+        return None
+    notify_by = NOTIFY_BY_WORDS.get(header_key(value))
+    if notify_by is None:
+        raise ValueError("must be メール, SMS or アプリ通知")
+    return notify_by
+
+
 CELL_READERS = {
     "children": read_children,
     "channel": read_channel,
     "language": read_language,
+    "notify_by": read_notify_by,
 }
 
 

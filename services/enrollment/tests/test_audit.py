@@ -66,8 +66,9 @@ def test_an_enrolment_records_who_when_what_and_why_without_any_value(
         "household.enrol")
     assert record.household_ids == [household["id"]]
     assert (record.organisation_id, record.region_id) == (organisation["id"], REGION)
-    # The fields given, by name: the postcode left blank is not among them.
-    assert record.fields == sorted(name for name in HANAKO if name != "postcode")
+    # The fields given or defaulted (notify_by), by name: the postcode left blank is not.
+    assert record.fields == sorted([*(name for name in HANAKO if name != "postcode"),
+                                    "notify_by"])
     assert record.correlation_id == CORRELATION_ID
     assert before <= record.at <= datetime.now(timezone.utc)
     assert not any(value in str(vars(record)) for value in PERSONAL_VALUES)

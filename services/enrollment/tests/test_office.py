@@ -78,7 +78,7 @@ def test_the_export_opens_in_excel_with_the_imports_headers(service, organisatio
     header, *rows = csv.reader(io.StringIO(exported.removeprefix("\ufeff"), newline=""))
     assert header == [spreadsheet.label(name) for name in spreadsheet.HEADERS] + ["状態"]
     assert rows[1] == ["A-002", "佐藤 太郎", "サトウ タロウ", "090-1234-5678", "taro@example.jp", "",
-                       "星空区若葉4-5-6", "3", "カード", "日本語", "利用中"]
+                       "星空区若葉4-5-6", "3", "カード", "日本語", "メール", "利用中"]
     assert rows[2][9] == "英語"
 
 

@@ -419,6 +419,7 @@ def test_shift_jis_with_full_width_digits_and_bom_with_other_columns_give_the_sa
         "external_ref": "A-002", "guardian_name": "佐藤 太郎", "guardian_name_kana": "サトウ タロウ",
         "phone": "090-1234-5678", "email": "taro@example.jp", "postcode": None,
         "address": "星空区若葉4-5-6", "children": 3, "channel": "card", "language": "ja",
+        "notify_by": "email",
     }
 
 
@@ -594,7 +595,8 @@ def test_contacts_are_given_for_known_households_only(service, organisation):
 
     assert contact == {
         "household_id": household["id"], "status": "active", "channel": "app",
-        "language": "en", "email": "hanako@example.jp",
+        "language": "en", "notify_by": "email", "email": "hanako@example.jp",
+        "phone": "090-1234-5678",
         "organisation_id": organisation["id"], "organisation_name": organisation["name"],
         "organisation_email": organisation["contact_email"], "external_ref": "H-001",
     }
@@ -664,3 +666,34 @@ def test_no_log_line_carries_personal_data(service, organisation, sheets, caplog
 
     assert any("households imported" in line for line in lines)
     assert not [line for line in lines if any(value in line for value in personal)]
+
+
+# -- how a family prefers to hear from us ------------------------------------------------------
+
+def test_a_sheet_says_how_each_family_prefers_to_hear_and_contacts_pass_it_on(
+        service, organisation, sheets):
+    header = [*sheets.HEADER, "連絡手段"]
+    rows = [[*row, word] for row, word in zip(sheets.SHIFT_JIS_ROWS, ("ＳＭＳ", "", "アプリ通知"))]
+
+    report = service.import_households(organisation["id"], sheets.encoded(header, rows, "cp932"))
+
+    assert report["summary"]["created"] == 3
+    households = {h["external_ref"]: h for h in service.list_households(organisation["id"])}
+    assert {ref: h["notify_by"] for ref, h in households.items()} == {
+        "A-001": "sms", "A-002": "email", "A-003": "push"}
+    contacts = service.get_contacts([households["A-001"]["id"]])
+    assert [(c["notify_by"], c["phone"]) for c in contacts] == [("sms", "03-1234-5678")]
+
+
+@pytest.mark.parametrize("overrides, reason", [
+    ({"notify_by": "sms", "phone": None}, "SMS needs a phone number"),
+    ({"notify_by": "push", "channel": "card"}, "app notifications need the app (利用方法 アプリ)"),
+    ({"notify_by": "fax"}, "Must be one of: email, sms, push."),
+])
+def test_a_channel_that_cannot_reach_the_family_is_refused(service, organisation, overrides,
+                                                           reason):
+    with pytest.raises(InvalidInput) as raised:
+        service.enrol_household(organisation["id"], household_data(**overrides))
+
+    assert raised.value.details["fields"]["notify_by"] == [reason]
+    assert service.list_households(organisation["id"]) == []
