@@ -99,13 +99,18 @@ def database(stack, service):
     return create_engine(stack.database_uri(service), poolclass=NullPool)
 
 
-def scalar(stack, service, sql, **params):
+def one_row(stack, service, sql, **params):
     engine = database(stack, service)
     try:
         with engine.connect() as connection:
-            return connection.execute(text(sql), params).scalar()
+            return connection.execute(text(sql), params).one()
     finally:
         engine.dispose()
+
+
+def scalar(stack, service, sql, **params):
+    [value] = one_row(stack, service, sql, **params)
+    return value
 
 
 # -- waiting and reporting ---------------------------------------------------------------

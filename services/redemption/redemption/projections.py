@@ -59,8 +59,11 @@ def record_tickets(session, issued):
     } for grant in issued["grants"]]
 
     # Without a conflict target: a grant id or a (household, period) seen before is skipped.
+    # The rows go as parameters of one statement on the table, not as a VALUES list built
+    # into the statement: SQLAlchemy then compiles it once for every batch (and sends the
+    # rows in multi-row pages) instead of compiling a 500-row statement for each batch.
     if rows:
-        session.execute(insert(Ticket).values(rows).on_conflict_do_nothing())
+        session.execute(insert(Ticket.__table__).on_conflict_do_nothing(), rows)
     _remember_zone(session, issued["region_id"], zone)
     return len(rows)
 
