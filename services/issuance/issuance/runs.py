@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # they belonged to before moving), so a resumed run carries on where it stopped. ``after`` walks
 # the roster in household order (keyset), so that each batch starts where the last one ended
 # instead of probing every household granted so far: with '' the batch looks at the whole roster.
+# (In the anti-join, ``granted.household_id > :after`` follows from the join; said out loud, it
+# lets PostgreSQL start its scan of the grants there too.)
 GRANT_NEXT_BATCH = text("""
     INSERT INTO grants (id, run_id, household_id, organisation_id, region_id, period, amount_yen)
     SELECT gen_random_uuid()::text, :run_id, roster.household_id, roster.organisation_id,
@@ -50,6 +52,7 @@ GRANT_NEXT_BATCH = text("""
        AND roster.household_id > :after
        AND NOT EXISTS (SELECT 1 FROM grants AS granted
                         WHERE granted.household_id = roster.household_id
+                          AND granted.household_id > :after
                           AND granted.period = :period)
      ORDER BY roster.household_id
      LIMIT :batch_size
