@@ -23,6 +23,7 @@ from pathlib import Path
 
 from shokudo_common import topology
 from shokudo_common.migrations import upgrade
+from shokudo_common.queues import queue_type
 
 SERVICES_WITH_DATABASES = ("directory", "enrollment", "issuance", "redemption", "notification",
                            "gateway")
@@ -48,8 +49,9 @@ def prepare(environ):
         upgrade(migrations_of(service), environ[database_variable(service)])
         print(f"{service}: database schema at head", flush=True)
 
-    queues = topology.declare(environ["AMQP_URI"])
-    print(f"{len(queues)} event queues declared", flush=True)
+    kind = queue_type(environ)
+    queues = topology.declare(environ["AMQP_URI"], kind=kind)
+    print(f"{len(queues)} event queues declared ({kind})", flush=True)
 
 
 def main(environ=os.environ):

@@ -2,6 +2,7 @@
 # Make sure RabbitMQ and PostgreSQL answer on 127.0.0.1, starting them when this machine can.
 #   scripts/infra.sh check    say what is down and how to start it (exit 1 if anything is)
 #   scripts/infra.sh ensure   start what is down (needs root, as in CI), then check
+# `ensure` also installs promtool (Debian's `prometheus` package) for the alert rules' tests.
 set -u
 mode=${1:-check}
 
@@ -19,6 +20,19 @@ wait_for() {
 }
 
 if [ "$mode" = ensure ]; then
+  # promtool checks and unit-tests deploy/prometheus/alerts.yml in `make test`. Installing the
+  # package does not start a Prometheus server here (no init system runs it).
+  if ! command -v promtool >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null
+  then
+    echo "installing promtool (Debian package prometheus)"
+    install_promtool() {
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
+        >/dev/null 2>&1
+    }
+    # A fresh machine may have no package lists yet: read them once and try again.
+    install_promtool || { apt-get update -q >/dev/null 2>&1 && install_promtool; } \
+      || echo "could not install promtool; its tests will be skipped" >&2
+  fi
   if ! pg_up; then
     echo "starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start

@@ -1,11 +1,11 @@
-"""The production shapes of the platform hang together: docker-compose.yml, deploy/k8s/ and
-deploy/prometheus/ each run every component the same way, against its own database, watched
-by Prometheus, and refer only to files that exist.
+"""The production shapes of the platform hang together: docker-compose.yml and
+deploy/prometheus/ run every component the same way, against its own database, watched by
+Prometheus, and refer only to files that exist. deploy/k8s has its own tests
+(test_kubernetes_files.py), and so do the alerts and dashboards (test_monitoring_files.py).
 
-These tests read the files; no engine or cluster is needed. Where a docker CLI with compose, or
-kubectl, is on the machine, the files are also handed to it to parse. One integration test runs
-deploy/migrate.py, the step every deployment starts with, against a real PostgreSQL and
-RabbitMQ.
+These tests read the files; no engine is needed. Where a docker CLI with compose is on the
+machine, the file is also handed to it to parse. One integration test runs deploy/migrate.py,
+the step every deployment starts with, against a real PostgreSQL and RabbitMQ.
 """
 
 import importlib.util
@@ -24,7 +24,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
-K8S = ROOT / "deploy" / "k8s"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
 MIGRATE = ROOT / "deploy" / "migrate.py"
@@ -70,23 +69,6 @@ by_service = pytest.mark.parametrize("component", SERVICES, ids=lambda c: c.name
 @pytest.fixture(scope="module")
 def compose():
     return yaml.safe_load(COMPOSE.read_text())["services"]
-
-
-@pytest.fixture(scope="module")
-def k8s():
-    """Every object in deploy/k8s/*.yaml by (kind, name), and the kustomization apart."""
-    objects, kustomization = {}, None
-    for path in sorted(K8S.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if document is None:
-                continue
-            if document["kind"] == "Kustomization":
-                kustomization = document
-                continue
-            key = (document["kind"], document["metadata"]["name"])
-            assert key not in objects, f"{key} twice in deploy/k8s"
-            objects[key] = document
-    return objects, kustomization
 
 
 def load_migrate_module():
@@ -164,6 +146,22 @@ def test_infrastructure_is_there_with_health_checks(compose):
     assert compose["postgres"]["image"] == "postgres:15"
     for name in ("rabbitmq", "postgres", "mailpit"):
         assert "healthcheck" in compose[name], name
+
+
+@by_component
+def test_compose_waits_for_each_component_to_be_ready_not_just_alive(compose, component):
+    probe = " ".join(compose[component.name]["healthcheck"]["test"])
+    assert "/health/ready" in probe
+
+
+def test_prometheus_gets_its_alert_rules_and_grafana_its_dashboards(compose):
+    prometheus_config = yaml.safe_load(PROMETHEUS.read_text())
+    mounts = dict(volume.split(":")[:2] for volume in compose["prometheus"]["volumes"])
+    for rule_file in prometheus_config["rule_files"]:
+        assert mounts[f"./deploy/prometheus/{rule_file}"] == f"/etc/prometheus/{rule_file}"
+    mounts = dict(volume.split(":")[:2] for volume in compose["grafana"]["volumes"])
+    assert mounts["./deploy/grafana/dashboards"] == "/etc/grafana/dashboards"
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
 
 
 def test_gateway_is_the_published_entrance(compose):
@@ -282,135 +280,8 @@ def test_grafana_reads_the_compose_prometheus(compose):
     for path in (GRAFANA / "dashboards").glob("*.json"):
         dashboard = json.loads(path.read_text())
         for panel in dashboard["panels"]:
-            assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
-
-
-# -- deploy/k8s ------------------------------------------------------------------------------
-
-def container_of(deployment, name):
-    containers = deployment["spec"]["template"]["spec"]["containers"]
-    return next(c for c in containers if c["name"] == name)
-
-
-def resolved_port(container, port):
-    """A probe's or Service's port as a number, named ports looked up in the container."""
-    if isinstance(port, int):
-        return port
-    return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
-
-
-@by_component
-def test_each_component_is_a_deployment_probed_on_health(k8s, component):
-    objects, _ = k8s
-    deployment = objects[("Deployment", component.name)]
-    container = container_of(deployment, component.name)
-    assert container["command"] == component.command
-    for probe in ("readinessProbe", "livenessProbe"):
-        check = container[probe]["httpGet"]
-        assert check["path"] == "/health"
-        assert resolved_port(container, check["port"]) == component.port
-    resources = container["resources"]
-    assert resources["requests"]["cpu"] and resources["limits"]["memory"]
-
-
-@by_component
-def test_each_deployment_reads_its_settings_from_the_configmap_and_secret(k8s, component):
-    objects, _ = k8s
-    container = container_of(objects[("Deployment", component.name)], component.name)
-    env = {item["name"]: item for item in container["env"]}
-    assert env["WEB_SERVER_ADDRESS"]["value"] == f"0.0.0.0:{component.port}"
-    assert "secretKeyRef" in env["AMQP_URI"]["valueFrom"]
-    assert ("DB_URI" in env) == component.has_database
-    if component.has_database:
-        key = env["DB_URI"]["valueFrom"]["secretKeyRef"]["key"]
-        assert key == f"{component.name}-db-uri"
-    for source in container["envFrom"]:
-        assert ("ConfigMap", source["configMapRef"]["name"]) in objects
-
-
-def test_every_configmap_setting_is_read_by_some_component(k8s):
-    objects, _ = k8s
-    configs = "".join((ROOT / c.config).read_text() for c in COMPONENTS)
-    settings = objects[("ConfigMap", "shokudo-config")]["data"]
-    assert [name for name in settings if f"${{{name}:" not in configs] == []
-
-
-def test_every_secret_a_workload_asks_for_is_in_the_template(k8s):
-    objects, _ = k8s
-    secrets = {name: set(obj["stringData"]) for (kind, name), obj in objects.items()
-               if kind == "Secret"}
-    asked = 0
-    for (kind, name), workload in objects.items():
-        if kind not in ("Deployment", "Job"):
-            continue
-        for container in workload["spec"]["template"]["spec"]["containers"]:
-            for item in container.get("env", []):
-                ref = item.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    asked += 1
-                    assert ref["key"] in secrets[ref["name"]], f"{name} asks for {ref['key']}"
-    assert asked >= 1 + len(SERVICES) * 2
-
-
-def test_secret_template_points_every_database_uri_at_psycopg2(k8s):
-    objects, _ = k8s
-    data = objects[("Secret", "shokudo-secrets")]["stringData"]
-    for component in SERVICES:
-        uri = data[f"{component.name}-db-uri"]
-        assert uri.startswith("postgresql+psycopg2://")
-        assert database_of(uri) == component.database
-
-
-@by_component
-def test_each_deployment_has_a_service_that_reaches_its_pods(k8s, component):
-    objects, _ = k8s
-    deployment = objects[("Deployment", component.name)]
-    service = objects[("Service", component.name)]
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    selector = service["spec"]["selector"]
-    assert selector and all(pod_labels.get(k) == v for k, v in selector.items())
-    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-    container = container_of(deployment, component.name)
-    port, = service["spec"]["ports"]
-    assert port["port"] == component.port
-    assert resolved_port(container, port["targetPort"]) == component.port
-
-
-@by_component
-def test_each_deployment_scales_by_its_own_autoscaler(k8s, component):
-    objects, _ = k8s
-    autoscaler = objects[("HorizontalPodAutoscaler", component.name)]
-    target = autoscaler["spec"]["scaleTargetRef"]
-    assert (target["kind"], target["name"]) == ("Deployment", component.name)
-    assert autoscaler["spec"]["minReplicas"] >= 2
-    # The autoscaler owns the replica count; a fixed one would be reset on every apply.
-    assert "replicas" not in objects[("Deployment", component.name)]["spec"]
-
-
-def test_the_migration_job_runs_the_same_step_as_compose(k8s, compose):
-    objects, _ = k8s
-    job = objects[("Job", "shokudo-migrate")]
-    container, = job["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == compose["migrate"]["command"]
-    module = load_migrate_module()
-    assert module.missing_settings({item["name"]: "set" for item in container["env"]}) == []
-
-
-def test_kustomization_lists_every_manifest_and_nothing_else(k8s):
-    _, kustomization = k8s
-    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert set(kustomization["resources"]) == manifests
-    assert len(kustomization["resources"]) == len(manifests)
-
-
-def test_kubectl_builds_the_kustomization():
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine")
-    result = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout)]
-    assert kinds.count("Deployment") == len(COMPONENTS)
-    assert kinds.count("Service") == len(COMPONENTS)
+            if panel["type"] != "row":
+                assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
 
 
 def test_deployment_agrees_with_the_development_stack():
@@ -433,7 +304,8 @@ def test_migrate_brings_every_database_to_head_and_declares_the_queues(tmp_path)
     from shokudo_common.topology import SERVICE_CLASSES, event_queues, load
 
     management = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
-    vhost, auth = "shokudo-deploy-tests", ("guest", "guest")
+    # Named after this run, so that two engineers' runs on one machine never clash.
+    vhost, auth = f"shokudo-deploy-tests-{os.getpid()}", ("guest", "guest")
     requests.delete(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10)
     requests.put(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10).raise_for_status()
     requests.put(f"{management}/api/permissions/{vhost}/guest", auth=auth, timeout=10,
@@ -442,7 +314,7 @@ def test_migrate_brings_every_database_to_head_and_declares_the_queues(tmp_path)
 
     admin = create_engine(LOCAL_DEFAULT.format(database="postgres"),
                           isolation_level="AUTOCOMMIT")
-    names = {c.name: f"shokudo_deploytest_{c.name}" for c in SERVICES}
+    names = {c.name: f"shokudo_deploytest_{c.name}_{os.getpid()}" for c in SERVICES}
     with admin.connect() as connection:
         for name in names.values():
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -18,11 +18,11 @@ import json
 import logging
 
 import eventlet
-from nameko.events import event_handler
 from prometheus_client import Counter
 from sqlalchemy import text
 
 from shokudo_common.logs import current_correlation_id
+from shokudo_common.queues import event_handler
 
 log = logging.getLogger(__name__)
 

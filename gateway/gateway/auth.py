@@ -62,6 +62,8 @@ class Caller:
     household_id: str | None = None
     # An operator limited to some regions; empty for every region (and for the other roles).
     region_ids: tuple = ()
+    # The staff account signed in, so that the access trail names a person, not only a role.
+    staff_id: str | None = None
 
     def scope_claims(self):
         claim = SCOPE_CLAIMS.get(self.role)
@@ -84,6 +86,8 @@ def issue_token(caller, secret, now=None):
     }
     if caller.limited_to_regions:
         claims["regions"] = list(caller.region_ids)
+    if caller.staff_id:
+        claims["sub"] = caller.staff_id
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": int(TOKEN_LIFETIME.total_seconds())}
@@ -122,7 +126,11 @@ def _caller_from(claims):
         raise Unauthenticated("invalid_token", "the token is not valid")
     if regions and role != OPERATOR:
         raise Unauthenticated("invalid_token", "the token is not valid")
-    return Caller(role, **scope, region_ids=tuple(regions))
+
+    staff_id = claims.get("sub")
+    if staff_id is not None and (role not in STAFF_ROLES or not isinstance(staff_id, str)):
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    return Caller(role, **scope, region_ids=tuple(regions), staff_id=staff_id)
 
 
 def admit(caller, serves, named, region_of=None):

@@ -55,7 +55,8 @@ class IdempotencyKey(fields.String):
 # -- paths -----------------------------------------------------------------------------------
 
 # Path ids that are malformed name nothing that exists: they get the unknown-id 404.
-PATH_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id", "redemption_id")
+PATH_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id", "redemption_id",
+            "concern_id")
 
 
 class PathValues(Schema):
@@ -64,6 +65,7 @@ class PathValues(Schema):
     restaurant_id = Id()
     household_id = Id()
     redemption_id = Id()
+    concern_id = Id()
     period = PeriodText()
     month = PeriodText()
 
@@ -395,3 +397,203 @@ class TrailPage(Schema):
     records = fields.List(fields.Nested(AccessRecord))
     # Ask again with ``after`` set to this for the next page; null on the last page.
     next_after = fields.Integer(allow_none=True)
+
+
+# -- care: usage, concerns, moves, the counter's day, the family's own ticket -----------------
+
+CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+
+
+class UsageQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    period = PeriodText()
+    reach_out = fields.Boolean(load_default=False)
+
+
+class HouseholdUsage(Schema):
+    household_id = fields.String()
+    external_ref = fields.String(allow_none=True)
+    status = fields.String()
+    granted_yen = fields.Integer()
+    used_yen = fields.Integer()
+    left_yen = fields.Integer()
+    expired_yen = fields.Integer()
+    last_day = fields.String(allow_none=True)
+    last_used_at = fields.String(allow_none=True)
+    reach_out = fields.Boolean()
+    reach_out_reason = fields.String(allow_none=True)
+    reach_out_message_ja = fields.String(allow_none=True)
+    reach_out_message_en = fields.String(allow_none=True)
+
+
+class UsageAnswer(Schema):
+    """An organisation's households this period; ``period`` is the tickets' issuance month."""
+
+    organisation_id = fields.String()
+    period = fields.String()
+    time_zone = fields.String()
+    households = fields.List(fields.Nested(HouseholdUsage))
+
+
+class MoveRequest(Schema):
+    to_organisation_id = Id(required=True)
+
+
+class ConcernQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "closed")))
+
+
+class OrganisationConcern(Schema):
+    """A concern as the organisation that referred the household sees it."""
+
+    concern_id = fields.String()
+    household_id = fields.String()
+    external_ref = fields.String(allow_none=True)
+    restaurant_id = fields.String()
+    redemption_id = fields.String()
+    category = fields.String()
+    note = fields.String()
+    status = fields.String()
+    raised_at = fields.String()
+    acknowledged_at = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+
+
+class ConcernRequest(Schema):
+    category = fields.String(required=True, validate=validate.OneOf(CONCERN_CATEGORIES))
+    note = Text(max_length=1000, required=True)
+
+
+class RestaurantConcern(Schema):
+    """A concern as the restaurant that raised it sees it: its status, never the household."""
+
+    concern_id = fields.String()
+    redemption_id = fields.String()
+    category = fields.String()
+    status = fields.String()
+    raised_at = fields.String()
+
+
+class DayQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    date = fields.Date()
+
+
+class CounterLine(Schema):
+    redemption_id = fields.String()
+    at = fields.String()
+    bill_yen = fields.Integer()
+    applied_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+    voided = fields.Boolean()
+    voided_at = fields.String(allow_none=True)
+
+
+class CounterDay(Schema):
+    """A restaurant's day at the counter: times and money, no household."""
+
+    restaurant_id = fields.String()
+    restaurant_name = fields.String()
+    date = fields.String()
+    redemptions = fields.Integer()
+    voids = fields.Integer()
+    applied_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+    lines = fields.List(fields.Nested(CounterLine))
+
+
+class MyTicketWindow(Schema):
+    ticket_id = fields.String()
+    period = fields.String()
+    amount_yen = fields.Integer()
+    balance_yen = fields.Integer()
+    time_zone = fields.String()
+    valid_from = fields.String()
+    valid_until = fields.String()
+    first_day = fields.String()
+    last_day = fields.String()
+
+
+class MyTicket(Schema):
+    """The family's balance: what is left and the last local day it can be used (inclusive)."""
+
+    household_id = fields.String()
+    has_usable_ticket = fields.Boolean()
+    balance_yen = fields.Integer()
+    last_day = fields.String(allow_none=True)
+    ticket = fields.Nested(MyTicketWindow, allow_none=True)
+    next_ticket = fields.Nested(MyTicketWindow, allow_none=True)
+
+
+class MyMeal(Schema):
+    redemption_id = fields.String()
+    at = fields.String()
+    local_date = fields.String()
+    restaurant_id = fields.String()
+    restaurant_name = fields.String(allow_none=True)
+    bill_yen = fields.Integer()
+    applied_yen = fields.Integer()
+    pay_at_counter_yen = fields.Integer()
+    balance_yen = fields.Integer()
+    voided = fields.Boolean()
+    voided_at = fields.String(allow_none=True)
+
+
+class MyHistory(Schema):
+    household_id = fields.String()
+    redemptions = fields.List(fields.Nested(MyMeal))
+
+
+# -- finding a partner restaurant -----------------------------------------------------------
+
+FLAG_NAME = re.compile(r"^[a-z_]{1,40}$")
+
+
+class FlagList(fields.String):
+    """``children_alone_welcome,allergy_menu``: which flags exist is the directory's rule."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        names = [name.strip() for name in super()._deserialize(value, attr, data, **kwargs)
+                 .split(",") if name.strip()]
+        if not all(FLAG_NAME.fullmatch(name) for name in names):
+            raise ValidationError("must be flag names separated by commas")
+        return names
+
+
+class NearbyQuery(Schema):
+    """``?lat=35.70&lon=139.70&radius_m=1500&open_now=true&q=みどり&flags=allergy_menu``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    radius_m = fields.Integer(validate=validate.Range(1, 20_000),
+                              metadata={"description": "metres, 2000 unless given"})
+    open_now = fields.Boolean(load_default=False)
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "name, kana, area or address"})
+    flags = FlagList(metadata={"description": "every flag must hold"})
+    limit = fields.Integer(validate=validate.Range(1, 100),
+                           metadata={"description": "20 unless given"})
+
+
+class NearbyRestaurant(PublicRestaurant):
+    distance_m = fields.Integer()
+    open_now = fields.Boolean()
+
+
+class NearbyAnswer(Schema):
+    """Nearest first; ``local_time`` is the moment "open now" was judged at, in the region."""
+
+    region_id = fields.String()
+    time_zone = fields.String()
+    local_time = fields.String()
+    restaurants = fields.List(fields.Nested(NearbyRestaurant))

@@ -11,6 +11,7 @@ from shokudo_common.rpc import ServiceRpc
 
 from gateway.auth import Tokens
 from gateway.routes.household import HouseholdRoutes
+from gateway.routes.lists import RestaurantListRoutes
 from gateway.routes.operations import OperationsRoutes
 from gateway.routes.operator import OperatorRoutes
 from gateway.routes.organisation import OrganisationRoutes
@@ -22,7 +23,8 @@ from gateway.throttle import RateLimits
 
 
 class GatewayService(OperationsRoutes, SignInRoutes, PublicRoutes, OperatorRoutes,
-                     OrganisationRoutes, RestaurantRoutes, HouseholdRoutes):
+                     OrganisationRoutes, RestaurantRoutes, HouseholdRoutes,
+                     RestaurantListRoutes):
     name = "gateway"
 
     correlation = CorrelationId()

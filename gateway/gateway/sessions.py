@@ -59,9 +59,9 @@ def token_hash(token):
 def caller_of_account(account):
     """The Caller a staff account acts as, its scope read afresh on every refresh."""
     if account.role == OPERATOR:
-        return Caller(OPERATOR, region_ids=tuple(account.region_ids or ()))
+        return Caller(OPERATOR, region_ids=tuple(account.region_ids or ()), staff_id=account.id)
     return Caller(account.role, organisation_id=account.organisation_id,
-                  restaurant_id=account.restaurant_id)
+                  restaurant_id=account.restaurant_id, staff_id=account.id)
 
 
 def _refused(code, message, reason=None):

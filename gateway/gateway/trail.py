@@ -1,7 +1,7 @@
 """Who reads or changes households' personal data, and why, as enrollment records it.
 
 Every route that shows or changes a household's personal data passes enrollment an
-``accessor``: the caller as admitted here (``organisation:<id>``, ``operator``), the route's
+``accessor``: the caller as admitted here (role, scope id and staff account), the route's
 own stated purpose, and the reason staff may give in an ``X-Access-Reason`` header. Who is
 calling always comes from the token, never from the body or a header.
 """
@@ -27,11 +27,16 @@ CARD_BLOCK = "card_block"
 CARD_PRINTING = "card_printing"
 APP_LETTER = "app_letter"
 ACTIVATION_CODE = "activation_code"
+HOUSEHOLD_MOVE = "household_move"
+USAGE_REVIEW = "usage_review"
+CONCERN_REVIEW = "concern_review"
 
 
 def actor(caller):
-    """The caller as the trail names it: its role and the id it acts for."""
-    return ":".join([caller.role, *caller.scope_claims().values()])
+    """The caller as the trail names it: its role, the id it acts for, and the staff account
+    signed in (``organisation:<organisation id>:<account id>``, ``operator:<account id>``)."""
+    signed_in = [caller.staff_id] if caller.staff_id else []
+    return ":".join([caller.role, *caller.scope_claims().values(), *signed_in])
 
 
 def accessor(request, caller, purpose):

@@ -8,6 +8,7 @@ database (staff accounts, sessions) is real, migrated, and emptied before each t
 are the rate limits' counts.
 """
 
+import base64
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +26,8 @@ from gateway import auth, staff
 from gateway.models import Base
 from gateway.service import GatewayService
 from gateway.throttle import RateLimits
+
+from care_fakes import CareEnrollment, CareRedemption
 
 SECRET = "test-token-secret-that-is-long-enough-for-hs256"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "gateway" / "migrations"
@@ -65,7 +68,7 @@ class Recorder:
         return [call for call in self.calls if call[0] == method]
 
 
-class FakeEnrollment(Recorder):
+class FakeEnrollment(CareEnrollment, Recorder):
     """Enrollment: methods on personal data take the ``accessor`` the trail records; each is
     kept apart in ``accessors`` as (method, accessor), so call records stay as they were."""
 
@@ -313,8 +316,23 @@ class FakeDirectory(Recorder):
         self.record("reinstate_restaurant", restaurant_id)
         return self.get_restaurant(restaurant_id)
 
+    def nearby_restaurants(self, region_id, criteria):
+        self.record("nearby_restaurants", region_id, criteria)
+        nearest = [{**restaurant, "distance_m": 100, "open_now": True}
+                   for restaurant in self.restaurants.values()]
+        return {"region_id": region_id, "time_zone": "Asia/Tokyo",
+                "local_time": "2026-03-05T12:00+09:00", "restaurants": nearest}
 
-class FakeRedemption(Recorder):
+    def printable_list_csv(self, region_id):
+        self.record("printable_list_csv", region_id)
+        return "\ufeff地域 / Area,店名 / Name\r\n青葉,みどり食堂\r\n"
+
+    def printable_list_pdf(self, region_id):
+        self.record("printable_list_pdf", region_id)
+        return base64.b64encode(b"%PDF-1.4 restaurants").decode("ascii")
+
+
+class FakeRedemption(CareRedemption, Recorder):
     """Answers carry household fields a careless gateway would pass on to the counter."""
 
     def __init__(self):

@@ -5,6 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
+from gateway import auth
+
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
 
 
@@ -113,3 +115,16 @@ def test_only_the_operator_reads_a_region_s_trail(gateway, token_for, ids):
                 .status_code for caller in CALLERS]
 
     assert answered == [200, 403, 403, 403, 403, 401]
+
+
+def test_a_signed_in_staff_member_is_named_in_the_trail_by_account(gateway, services, ids):
+    staff = auth.Caller(auth.ORGANISATION, organisation_id=ids.organisation_a,
+                        staff_id="5d0c1a9e-1111-4000-8000-00000000000a")
+    token = auth.issue_token(staff, ids.secret)["access_token"]
+
+    response = gateway.get(f"{households(ids)}/{ids.household_a}", token=token)
+
+    assert response.status_code == 200
+    [(_, accessor)] = services.enrollment.accessors
+    assert accessor["actor"] == (
+        f"organisation:{ids.organisation_a}:5d0c1a9e-1111-4000-8000-00000000000a")

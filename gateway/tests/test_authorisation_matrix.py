@@ -11,6 +11,7 @@ household A and household B.
 
 import pytest
 
+from care_fakes import CONCERN
 from gateway.http import ROUTES
 
 COLUMNS = ("none", "operator", "operator_elsewhere", "organisation_a", "organisation_b",
@@ -41,6 +42,8 @@ def matrix(ids, fresh_refresh_token):
     sign_in = {"json": {"login": "operator", "password": ids.password}}
     return {
         ("GET", "/health"): (ANYONE, {}),
+        ("GET", "/health/live"): (ANYONE, {}),
+        ("GET", "/health/ready"): (ANYONE, {}),
         ("GET", "/metrics"): (ANYONE, {}),
         ("POST", "/v1/auth/sign-in"): (ANYONE, sign_in),
         ("POST", "/v1/auth/refresh"): (
@@ -50,6 +53,8 @@ def matrix(ids, fresh_refresh_token):
         ("POST", "/v1/app/activate"): (
             ANYONE, {"json": {"activation_code": ids.activation_code}}),
         ("GET", f"{REGION}/restaurants"): (ANYONE, {}),
+        ("GET", f"{REGION}/restaurants/nearby"): (
+            ANYONE, {"params": {"lat": "35.7", "lon": "139.7"}}),
 
         ("PUT", f"{REGION}/program"): (OPERATOR_ONLY, {"json": {"name": "星空区"}}),
         ("GET", f"{REGION}/program"): (OPERATOR_ONLY, {}),
@@ -62,6 +67,8 @@ def matrix(ids, fresh_refresh_token):
         ("GET", f"{REGION}/settlements/<month>.csv"): (OPERATOR_ONLY, {}),
         ("GET", f"{REGION}/accounts/<period>"): (OPERATOR_ONLY, {}),
         ("GET", f"{REGION}/audit"): (OPERATOR_ONLY, {}),
+        ("GET", f"{REGION}/restaurants/list.csv"): (OPERATOR_ONLY, {}),
+        ("GET", f"{REGION}/restaurants/list.pdf"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/statements/<month>/close"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/approve"): (OPERATOR_ONLY, {}),
         ("POST", f"{RESTAURANT}/suspend"): (OPERATOR_ONLY, {"json": {"reason": "点検"}}),
@@ -81,16 +88,32 @@ def matrix(ids, fresh_refresh_token):
         ("POST", "/v1/organisations/<organisation_id>/restaurants"): (
             created(ORGANISATION_STAFF), {"json": {"name": "みどり食堂"}}),
         ("GET", "/v1/organisations/<organisation_id>/restaurants"): (ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/restaurants/list.csv"): (
+            ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/restaurants/list.pdf"): (
+            ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/households.csv"): (ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/audit"): (ORGANISATION_STAFF, {}),
         ("GET", "/v1/organisations/<organisation_id>/cards.pdf"): (ORGANISATION_STAFF, {}),
         ("POST", f"{HOUSEHOLD}/card"): (created(ORGANISATION_STAFF), {}),
         ("POST", f"{HOUSEHOLD}/card/block"): (ORGANISATION_STAFF, {"json": {"reason": "lost"}}),
         ("POST", f"{HOUSEHOLD}/app-letter"): (ORGANISATION_STAFF, {}),
+        ("POST", f"{HOUSEHOLD}/move"): (
+            ORGANISATION_STAFF, {"json": {"to_organisation_id": ids.organisation_b}}),
+        ("GET", "/v1/organisations/<organisation_id>/usage"): (ORGANISATION_STAFF, {}),
+        ("GET", "/v1/organisations/<organisation_id>/concerns"): (ORGANISATION_STAFF, {}),
+        ("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/acknowledge"): (
+            ORGANISATION_STAFF, {}),
+        ("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/close"): (
+            ORGANISATION_STAFF, {}),
 
         ("POST", f"{RESTAURANT}/redemptions"): (RESTAURANT_COUNTER, card_bill),
         ("POST", f"{RESTAURANT}/redemptions/<redemption_id>/void"): (RESTAURANT_COUNTER, {}),
         ("GET", f"{RESTAURANT}/statements/<month>"): (RESTAURANT_BOOKS, {}),
+        ("GET", f"{RESTAURANT}/redemptions"): (RESTAURANT_BOOKS, {}),
+        ("GET", f"{RESTAURANT}/concerns"): (RESTAURANT_BOOKS, {}),
+        ("POST", f"{RESTAURANT}/redemptions/<redemption_id>/concerns"): (
+            created(RESTAURANT_COUNTER), {"json": {"category": "mood", "note": "元気がない"}}),
 
         ("GET", "/v1/app/me/ticket"): (HOUSEHOLD_ONLY, {}),
         ("POST", "/v1/app/me/qr"): (HOUSEHOLD_ONLY, {}),
@@ -102,7 +125,8 @@ def concrete(url, ids):
     """The URL with the ids of organisation A, its household A and the first restaurant."""
     values = {"region_id": ids.region, "organisation_id": ids.organisation_a,
               "household_id": ids.household_a, "restaurant_id": ids.restaurant,
-              "redemption_id": REDEMPTION, "period": "2026-03", "month": "2026-03"}
+              "redemption_id": REDEMPTION, "concern_id": CONCERN, "period": "2026-03",
+              "month": "2026-03"}
     for name, value in values.items():
         url = url.replace(f"<{name}>", value)
     return url

@@ -4,6 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 
+from gateway import auth
+
 
 def sign_in(gateway, login, password):
     return gateway.post("/v1/auth/sign-in", json={"login": login, "password": password})
@@ -27,6 +29,14 @@ def test_an_operator_signs_in_and_reaches_the_operators_routes(gateway, accounts
     assert signed_in.json()["region_ids"] == []
     assert signed_in.json()["refresh_token"]
     assert program(gateway, ids, signed_in.json()["access_token"]).status_code == 200
+
+
+def test_a_staff_token_names_the_account_signed_in(gateway, accounts, ids):
+    account_id = accounts.create("operator@shokudo.example", "operator")
+
+    token = sign_in(gateway, "operator@shokudo.example", ids.password).json()["access_token"]
+
+    assert auth.read_token(f"Bearer {token}", ids.secret).staff_id == account_id
 
 
 def test_a_wrong_password_and_an_unknown_login_are_refused_alike(gateway, accounts, ids):

@@ -1,18 +1,21 @@
 """The family's app: its own ticket, QR code and history."""
 
+from gateway import schemas
 from gateway.http import route
 from gateway.routes.audiences import HOUSEHOLD_ONLY
 
 
 class HouseholdRoutes:
-    @route("GET", "/v1/app/me/ticket", serves=HOUSEHOLD_ONLY)
+    @route("GET", "/v1/app/me/ticket", serves=HOUSEHOLD_ONLY, answer=schemas.MyTicket)
     def my_ticket(self, request, caller):
-        return self.redemption.get_balance(caller.household_id)
+        """Yen left and the last local day they can be used (inclusive), and the next ticket."""
+        return schemas.MyTicket().dump(self.redemption.get_balance(caller.household_id))
 
     @route("POST", "/v1/app/me/qr", serves=HOUSEHOLD_ONLY)
     def my_qr_token(self, request, caller):
         return self.redemption.issue_qr_token(caller.household_id)
 
-    @route("GET", "/v1/app/me/history", serves=HOUSEHOLD_ONLY)
+    @route("GET", "/v1/app/me/history", serves=HOUSEHOLD_ONLY, answer=schemas.MyHistory)
     def my_history(self, request, caller):
-        return self.redemption.history(caller.household_id)
+        """Every use of the ticket: restaurant, local date and yen, newest first."""
+        return schemas.MyHistory().dump(self.redemption.history(caller.household_id))

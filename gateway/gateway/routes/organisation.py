@@ -187,6 +187,75 @@ class OrganisationRoutes:
         return document(base64.b64decode(letter["pdf_base64"]), "application/pdf",
                         "app-letter.pdf")
 
+    # -- organisations: staying connected (usage, concerns, moves) -------------------------
+
+    @route("GET", "/v1/organisations/<organisation_id>/usage", serves=ORGANISATION_STAFF,
+           query=schemas.UsageQuery, answer=schemas.UsageAnswer,
+           errors=("organisation_not_found",))
+    def organisation_usage(self, request, caller, organisation_id):
+        """Each household's ticket this period: granted, used, left, last use, reach out.
+
+        ``period`` is the tickets' issuance month, by default the one in use today in the
+        region; ``reach_out=true`` lists only the households to reach out to.
+        """
+        query = load_query(schemas.UsageQuery(), request)
+        organisation = self.enrollment.get_organisation(organisation_id)
+        usage = self.redemption.organisation_usage(
+            organisation_id, organisation["region_id"], period=query.get("period"),
+            reach_out_only=query["reach_out"],
+        )
+        # The organisation knows its households by its own reference numbers (管理番号).
+        households = self.enrollment.list_households(
+            organisation_id, accessor=trail.accessor(request, caller, trail.USAGE_REVIEW))
+        references = {household["id"]: household.get("external_ref")
+                      for household in households}
+        for line in usage["households"]:
+            line["external_ref"] = references.get(line["household_id"])
+        return schemas.UsageAnswer().dump(usage)
+
+    @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/move",
+           serves=ORGANISATION_STAFF, body=schemas.MoveRequest,
+           errors=("household_not_found", "household_cap_reached", "household_withdrawn",
+                   "household_already_there", "organisation_other_region",
+                   "external_ref_taken"))
+    def move_household(self, request, caller, organisation_id, household_id):
+        """The family moved: the household goes to another organisation of the region."""
+        move = load_body(schemas.MoveRequest(), request)
+        return self.enrollment.move_household(
+            organisation_id, household_id, move["to_organisation_id"], **keyed(request, caller),
+            accessor=trail.accessor(request, caller, trail.HOUSEHOLD_MOVE))
+
+    @route("GET", "/v1/organisations/<organisation_id>/concerns", serves=ORGANISATION_STAFF,
+           query=schemas.ConcernQuery, answer=schemas.OrganisationConcern(many=True),
+           errors=("organisation_not_found",))
+    def list_concerns(self, request, caller, organisation_id):
+        """Concerns (気づき) restaurants raised about the organisation's households."""
+        status = load_query(schemas.ConcernQuery(), request).get("status")
+        concerns = self.enrollment.list_concerns(
+            organisation_id, status=status,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
+        return schemas.OrganisationConcern(many=True).dump(concerns)
+
+    @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/acknowledge",
+           serves=ORGANISATION_STAFF, answer=schemas.OrganisationConcern,
+           errors=("concern_not_found", "concern_closed"))
+    def acknowledge_concern(self, request, caller, organisation_id, concern_id):
+        """The concern has been seen and someone follows up."""
+        concern = self.enrollment.acknowledge_concern(
+            organisation_id, concern_id,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
+        return schemas.OrganisationConcern().dump(concern)
+
+    @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/close",
+           serves=ORGANISATION_STAFF, answer=schemas.OrganisationConcern,
+           errors=("concern_not_found",))
+    def close_concern(self, request, caller, organisation_id, concern_id):
+        """The concern has been dealt with."""
+        concern = self.enrollment.close_concern(
+            organisation_id, concern_id,
+            accessor=trail.accessor(request, caller, trail.CONCERN_REVIEW))
+        return schemas.OrganisationConcern().dump(concern)
+
 
 def document(content, mimetype, filename):
     """A file to save or print; never kept by a browser or proxy, as it names families."""

@@ -2,7 +2,7 @@
 
 from gateway import schemas
 from gateway.auth import PUBLIC
-from gateway.http import route
+from gateway.http import load_query, route
 
 
 class PublicRoutes:
@@ -10,3 +10,11 @@ class PublicRoutes:
     def public_restaurants(self, request, caller, region_id):
         restaurants = self.directory.list_restaurants(region_id, status="active")
         return schemas.PublicRestaurant(many=True).dump(restaurants)
+
+    @route("GET", "/v1/regions/<region_id>/restaurants/nearby", serves=PUBLIC,
+           query=schemas.NearbyQuery, answer=schemas.NearbyAnswer, errors=("invalid_input",))
+    def nearby_restaurants(self, request, caller, region_id):
+        """Partner restaurants near a point, nearest first: open now, by name, by flags."""
+        query = load_query(schemas.NearbyQuery(), request)
+        criteria = {"latitude": query.pop("lat"), "longitude": query.pop("lon"), **query}
+        return schemas.NearbyAnswer().dump(self.directory.nearby_restaurants(region_id, criteria))

@@ -1,7 +1,7 @@
 """The restaurant counter: redeem, void and read the statement."""
 
 from gateway import schemas
-from gateway.http import keyed, load_body, route, with_idempotency_key
+from gateway.http import keyed, load_body, load_query, route, with_idempotency_key
 from gateway.routes.audiences import RESTAURANT_BOOKS, RESTAURANT_COUNTER
 
 # Redemption's decline for a card number or QR token it does not know (docs/contracts.md).
@@ -34,3 +34,36 @@ class RestaurantRoutes:
         voided = self.redemption.void_redemption(restaurant_id, redemption_id,
                                                  **keyed(request, caller))
         return schemas.VoidAnswer().dump(voided)
+
+    # -- the counter's day and concerns ------------------------------------------------------
+
+    @route("GET", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_BOOKS,
+           query=schemas.DayQuery, answer=schemas.CounterDay, errors=("restaurant_not_found",))
+    def counter_day(self, request, caller, restaurant_id):
+        """The day's redemptions at the counter (today by default, local): times and money."""
+        on_date = load_query(schemas.DayQuery(), request).get("date")
+        day = self.redemption.restaurant_day(restaurant_id,
+                                             on_date.isoformat() if on_date else None)
+        return schemas.CounterDay().dump(day)
+
+    @route("POST", "/v1/restaurants/<restaurant_id>/redemptions/<redemption_id>/concerns",
+           serves=RESTAURANT_COUNTER, body=schemas.ConcernRequest,
+           answer=schemas.RestaurantConcern, status=201, errors=("redemption_not_found",))
+    def raise_concern(self, request, caller, restaurant_id, redemption_id):
+        """A concern (気づき) about the child of one of the restaurant's own redemptions.
+
+        It reaches the organisation that referred the household; the answer says nothing of
+        the household.
+        """
+        concern = load_body(schemas.ConcernRequest(), request)
+        raised = self.redemption.raise_concern(restaurant_id, redemption_id,
+                                               concern["category"], concern["note"],
+                                               **keyed(request, caller))
+        return 201, schemas.RestaurantConcern().dump(raised)
+
+    @route("GET", "/v1/restaurants/<restaurant_id>/concerns", serves=RESTAURANT_BOOKS,
+           answer=schemas.RestaurantConcern(many=True))
+    def restaurant_concerns(self, request, caller, restaurant_id):
+        """The concerns the restaurant raised and where each stands; no household."""
+        concerns = self.enrollment.restaurant_concerns(restaurant_id)
+        return schemas.RestaurantConcern(many=True).dump(concerns)

@@ -1,18 +1,15 @@
-"""Partner restaurants in domain terms: their lifecycle and their opening hours.
+"""Partner restaurants in domain terms: their lifecycle from nomination to suspension.
 
 A support organisation nominates a restaurant it trusts (pending); the operator approves it
 (active); the operator may suspend it and later reinstate it. Only active restaurants accept
-tickets. Opening hours are kept per weekday as local-time spans; a span whose closing time is
-not after its opening time runs past midnight (17:00–01:00).
+tickets, and only they are found by families. Opening hours are in :mod:`directory.hours`,
+the flags in :mod:`directory.flags`, finding restaurants in :mod:`directory.search`.
 """
-
-from datetime import time, timedelta
 
 from shokudo_common.errors import Conflict
 
 PENDING, ACTIVE, SUSPENDED = "pending", "active", "suspended"
 STATUSES = (PENDING, ACTIVE, SUSPENDED)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Which status each operator action may start from, and where it leads.
 TRANSITIONS = {
@@ -33,29 +30,3 @@ def next_status(action, current):
         )
     return target
 
-
-def parse_clock(text):
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
-def is_open(opening_hours, local_moment):
-    """Whether a restaurant with ``opening_hours`` is open at ``local_moment`` (local time).
-
-    Spans past midnight belong to the day they start on, so Saturday 17:00–01:00 makes the
-    restaurant open at 00:30 on Sunday.
-    """
-    today = WEEKDAYS[local_moment.weekday()]
-    yesterday = WEEKDAYS[(local_moment - timedelta(days=1)).weekday()]
-    now = local_moment.time().replace(tzinfo=None)
-    for span in opening_hours.get(today, []):
-        opens, closes = parse_clock(span["opens"]), parse_clock(span["closes"])
-        if closes > opens and opens <= now < closes:
-            return True
-        if closes <= opens and now >= opens:
-            return True
-    for span in opening_hours.get(yesterday, []):
-        opens, closes = parse_clock(span["opens"]), parse_clock(span["closes"])
-        if closes <= opens and now < closes:
-            return True
-    return False

@@ -1,19 +1,33 @@
-"""The directory as a nameko service: a thin entrypoint over the domain and the database."""
+"""The directory as a nameko service: a thin entrypoint over the domain and the database.
 
+RPC answers the gateway (nominations and the operator's decisions, the nearby search, the
+printable lists); one event handler keeps each region's time zone from issuance's programs.
+"""
+
+import base64
 import logging
+import time
 import uuid
+from zoneinfo import ZoneInfo
 
+from eventlet import tpool
+from sqlalchemy.dialects.postgresql import insert
+
+from shokudo_common.clock import Clock
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
 from shokudo_common.errors import NotFound
+from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from directory import domain
-from directory.models import Restaurant
-from directory.schemas import Nomination, RestaurantDetails, RestaurantOut
+from directory import domain, hours, printable, search
+from directory.models import RegionZone, Restaurant
+from directory.schemas import (
+    NearbyRestaurant, NearbySearch, Nomination, ProgramFact, RestaurantDetails, RestaurantOut,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +37,35 @@ STATUS_EVENTS = {
     domain.SUSPENDED: "restaurant_suspended",
 }
 
+# The programs' default zone, for a region whose program the directory has not heard of.
+DEFAULT_TIME_ZONE = "Asia/Tokyo"
+# How long a replica trusts the zone it read; another replica's change reaches it after that.
+ZONE_MEMORY_SECONDS = 60
+
+
+class RegionZones:
+    """The zones this process read lately: the nearby search then makes one query, not two.
+
+    A program's zone changes perhaps once in its life; a search that judges "open now" in the
+    old zone for up to a minute after that is a fair price for a round trip less per search.
+    """
+
+    def __init__(self):
+        self._known = {}
+
+    def get(self, region_id):
+        zone, until = self._known.get(region_id, (None, 0.0))
+        return zone if time.monotonic() < until else None
+
+    def remember(self, region_id, zone):
+        self._known[region_id] = (zone, time.monotonic() + ZONE_MEMORY_SECONDS)
+
+    def forget_all(self):
+        self._known.clear()
+
+
+ZONES = RegionZones()
+
 
 class DirectoryService(OperationalEndpoints):
     name = "directory"
@@ -30,12 +73,14 @@ class DirectoryService(OperationalEndpoints):
     correlation = CorrelationId()
     db = Database()
     outbox = Outbox()
+    clock = Clock()
 
     @rpc
     def nominate_restaurant(self, data):
         """An organisation proposes a restaurant it trusts; it waits for the operator."""
         details = load(Nomination(), data)
         restaurant = Restaurant(id=str(uuid.uuid4()), status=domain.PENDING, **details)
+        derive_search_fields(restaurant)
         self.db.add(restaurant)
         self.db.commit()
         log.info("restaurant nominated", extra={"restaurant_id": restaurant.id})
@@ -59,6 +104,7 @@ class DirectoryService(OperationalEndpoints):
         restaurant = self._locked(restaurant_id)
         for key, value in details.items():
             setattr(restaurant, key, value)
+        derive_search_fields(restaurant)
         self._announce("restaurant_updated", restaurant)
         self.db.commit()
         return RestaurantOut().dump(restaurant)
@@ -79,6 +125,80 @@ class DirectoryService(OperationalEndpoints):
             query = query.filter(Restaurant.organisation_id == organisation_id)
         restaurants = query.order_by(Restaurant.area, Restaurant.name_kana).all()
         return RestaurantOut(many=True).dump(restaurants)
+
+    # -- families finding a restaurant ------------------------------------------------------
+
+    @rpc
+    def nearby_restaurants(self, region_id, criteria):
+        """Active restaurants near a point, nearest first, filtered as the family asked.
+
+        ``criteria``: ``{latitude, longitude, radius_m=2000, open_now=False, q="", flags=[],
+        limit=20}``. "Open now" is the region's local time; the answer says which moment.
+        """
+        criteria = load(NearbySearch(), {**criteria, "region_id": region_id})
+        local_now = self._local_now(region_id)
+
+        rows = search.find_nearby(self.db, criteria, hours.minute_of_week(local_now))
+        return {
+            "region_id": region_id,
+            "time_zone": local_now.tzinfo.key,
+            "local_time": local_now.isoformat(timespec="minutes"),
+            "restaurants": NearbyRestaurant(many=True).dump(rows),
+        }
+
+    @rpc
+    def printable_list_csv(self, region_id):
+        """The region's active restaurants by area, as CSV text (UTF-8 with BOM, CRLF)."""
+        return printable.csv_text(self._active_in(region_id))
+
+    @rpc
+    def printable_list_pdf(self, region_id):
+        """The same list as an A4 PDF, base64 encoded (RPC carries JSON)."""
+        restaurants = self._active_in(region_id)
+        printed_on = self._local_now(region_id).date()
+
+        # Laying out pages is CPU work: a real thread keeps the hub (and heartbeats) going.
+        document = tpool.execute(printable.pdf_bytes, region_id, restaurants, printed_on)
+        log.info("restaurant list printed", extra={
+            "region_id": region_id, "restaurants": len(restaurants), "bytes": len(document),
+        })
+        return base64.b64encode(document).decode("ascii")
+
+    # -- what the directory learns from the others ---------------------------------------
+
+    @on_event("issuance", "program_updated")
+    def on_program_updated(self, payload):
+        """Keep the region's time zone; the latest program applied wins (no version)."""
+        program = load(ProgramFact(), payload)
+        statement = insert(RegionZone).values(region_id=program["region_id"],
+                                              time_zone=program["time_zone"])
+        self.db.execute(statement.on_conflict_do_update(
+            index_elements=[RegionZone.region_id], set_={"time_zone": program["time_zone"]},
+        ))
+        ZONES.remember(program["region_id"], program["time_zone"])
+        log.info("region time zone recorded", extra={
+            "region_id": program["region_id"], "time_zone": program["time_zone"],
+        })
+
+    def _local_now(self, region_id):
+        zone = ZONES.get(region_id)
+        if zone is None:
+            # Only a zone the program set is remembered: a region whose program is still on
+            # its way is asked again next time, not held at the default for a minute.
+            known = self.db.get(RegionZone, region_id)
+            if known is not None:
+                ZONES.remember(region_id, known.time_zone)
+            zone = known.time_zone if known else DEFAULT_TIME_ZONE
+        return self.clock.now().astimezone(ZoneInfo(zone))
+
+    def _active_in(self, region_id):
+        restaurants = (self.db.query(Restaurant)
+                       .filter(Restaurant.region_id == region_id,
+                               Restaurant.status == domain.ACTIVE)
+                       .all())
+        return RestaurantOut(many=True).dump(restaurants)
+
+    # -- helpers --------------------------------------------------------------------------
 
     def _change_status(self, restaurant_id, action, reason=""):
         restaurant = self._locked(restaurant_id)
@@ -110,3 +230,9 @@ class DirectoryService(OperationalEndpoints):
             "status": restaurant.status,
             "version": restaurant.version,
         })
+
+
+def derive_search_fields(restaurant):
+    """Keep what the nearby search reads in step with the fields it is derived from."""
+    for name, value in search.derived_fields(restaurant).items():
+        setattr(restaurant, name, value)

@@ -5,7 +5,8 @@ RPC method that shows or changes them takes an ``accessor`` (``{actor, purpose, 
 which the gateway builds from the caller it admitted and the route's stated purpose, and
 writes one record per organisation concerned:
 
-    who      actor: ``organisation:<id>``, ``operator``, ``service:notification``
+    who      actor: ``organisation:<id>:<staff account>``, ``operator:<staff account>``,
+             ``service:notification``
     when     at, and the correlation id that ties it to the request and the logs
     what     action, household ids, the names of the fields read or changed (never values)
     why      purpose (``case_review``), and the reason staff typed, if any

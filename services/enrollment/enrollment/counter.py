@@ -65,6 +65,10 @@ class CounterUpdates:
         """Apply a household_* fact (suspended, reinstated, withdrawn) at the counter."""
         return self._push("household_status", "apply_household_status", fact)
 
+    def household_move(self, fact):
+        """Apply a household_moved fact at the counter: the household's usage follows it."""
+        return self._push("household_move", "apply_household_move", fact)
+
     def card_replacement(self, blocked, issued):
         """Apply a card_blocked and a card_issued fact at the counter, in one transaction."""
         return self._push("card_replacement", "apply_card_replacement", blocked, issued)

@@ -160,3 +160,49 @@ def format_card_number(number):
 
 # Why a card is blocked without a new one yet: the same codes as for a replacement.
 CARD_BLOCK_REASONS = CARD_REPLACEMENT_REASONS
+
+
+# -- concerns ----------------------------------------------------------------------------------
+#
+# A concern a restaurant raised waits for its organisation (open), which acknowledges it (it has
+# been seen and someone follows up) and closes it once dealt with. Asking again for what is
+# already done changes nothing; a closed concern is not reopened.
+
+OPEN, ACKNOWLEDGED, CLOSED = "open", "acknowledged", "closed"
+CONCERN_STATUSES = (OPEN, ACKNOWLEDGED, CLOSED)
+
+CONCERN_TRANSITIONS = {
+    "acknowledge": ({OPEN}, ACKNOWLEDGED),
+    "close": ({OPEN, ACKNOWLEDGED}, CLOSED),
+}
+
+
+def next_concern_status(action, current):
+    """Where ``action`` takes a concern now ``current``: the same status when already there,
+    a Conflict when the concern has gone past it."""
+    allowed_from, target = CONCERN_TRANSITIONS[action]
+    if current == target:
+        return current
+    if current not in allowed_from:
+        raise Conflict("concern_closed", "the concern is closed; it cannot be acknowledged",
+                       {"status": current, "action": action})
+    return target
+
+
+# -- moves -------------------------------------------------------------------------------------
+
+def ensure_can_move(household_status, from_organisation, to_organisation):
+    """A family moves to another organisation of the same region, never to where it is, and
+    not once it has withdrawn."""
+    if household_status == WITHDRAWN:
+        raise Conflict("household_withdrawn", "the household has withdrawn; it cannot move",
+                       {"status": household_status})
+    if to_organisation.id == from_organisation.id:
+        raise Conflict("household_already_there",
+                       "the household already belongs to this organisation",
+                       {"to_organisation_id": to_organisation.id})
+    if to_organisation.region_id != from_organisation.region_id:
+        raise Conflict("organisation_other_region",
+                       "a household can only move to an organisation of its own region",
+                       {"region_id": from_organisation.region_id,
+                        "to_region_id": to_organisation.region_id})

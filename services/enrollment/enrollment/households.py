@@ -200,6 +200,18 @@ class Register:
         self.session.flush()
         return StatusChange(household, fact)
 
+    def move(self, household, to_organisation):
+        """The household now belongs to ``to_organisation``, with its ticket, card and history;
+        returns the change with the ``household_moved`` fact. The caller has locked both
+        organisations and the household, and checked the move and the cap."""
+        from_organisation_id = household.organisation_id
+        household.organisation_id = to_organisation.id
+        household.updated_at = self.now()
+        self.session.flush()
+        fact = self._announce("household_moved", household,
+                              from_organisation_id=from_organisation_id)
+        return StatusChange(household, fact)
+
     # -- activation codes and cards ------------------------------------------------------------
 
     def issue_activation_code(self, household):
@@ -401,7 +413,7 @@ class Register:
         self.outbox.add(self.session, "card_blocked", fact)
         return fact
 
-    def _announce(self, event_type, household):
+    def _announce(self, event_type, household, **more):
         # The caller holds the household's row (locked, or new in this transaction), so no
         # other worker can announce the same version.
         household.version += 1
@@ -414,6 +426,7 @@ class Register:
             "status": household.status,
             "enrolled_at": household.enrolled_at.isoformat(),
             "version": household.version,
+            **more,
         }
         self.outbox.add(self.session, event_type, fact)
         return fact

@@ -149,7 +149,7 @@ class AccessRecord(Base):
     region_id = Column(String(64), nullable=False)
     # The caller as the gateway admitted it (``organisation:<id>``, ``operator``), or the
     # service that asked (``service:notification``).
-    actor = Column(String(80), nullable=False)
+    actor = Column(String(160), nullable=False)
     purpose = Column(String(40), nullable=False)
     reason = Column(String(200))
     action = Column(String(40), nullable=False)
@@ -162,4 +162,35 @@ class AccessRecord(Base):
         Index("access_records_organisation_at", "organisation_id", "at"),
         Index("access_records_region_at", "region_id", "at"),
         Index("access_records_households", "household_ids", postgresql_using="gin"),
+    )
+
+
+class Concern(Base):
+    """Something a partner restaurant noticed about a child (気づき), for the organisation that
+    referred the household. The restaurant is named; it never learns which household it is.
+
+    The id is the one redemption gave the concern when it announced it, so the fact delivered
+    twice is kept once.
+    """
+
+    __tablename__ = "concerns"
+
+    id = Column(String(36), primary_key=True)
+    organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False)
+    region_id = Column(String(64), nullable=False)
+    restaurant_id = Column(String(36), nullable=False)
+    redemption_id = Column(String(36), nullable=False)
+    category = Column(String(16), nullable=False)
+    note = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False)
+    raised_at = Column(DateTime(timezone=True), nullable=False)
+    recorded_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    acknowledged_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'acknowledged', 'closed')", name="concern_status"),
+        Index("concerns_organisation_status", "organisation_id", "status"),
+        Index("concerns_restaurant", "restaurant_id"),
     )

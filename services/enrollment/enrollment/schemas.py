@@ -9,7 +9,9 @@ Names and addresses are kept exactly as written.
 import re
 import unicodedata
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema,
+)
 
 from shokudo_common.validation import Id, RegionId, Text
 
@@ -203,7 +205,8 @@ class CardSheetRequest(Schema):
 
 # -- the access trail ------------------------------------------------------------------------
 
-ACTOR = re.compile(r"^[a-z]+(:[A-Za-z0-9@._-]{1,64})?$")
+# A role, then up to two ids: the one it acts for and the staff account signed in.
+ACTOR = re.compile(r"^[a-z]+(:[A-Za-z0-9@._-]{1,64}){0,2}$")
 PURPOSE = re.compile(r"^[a-z][a-z_]{1,39}$")
 
 
@@ -211,7 +214,7 @@ class AccessorIn(Schema):
     """Who reads or changes personal data and why, as the gateway admitted the caller."""
 
     actor = fields.String(required=True, validate=[
-        validate.Length(max=80),
+        validate.Length(max=160),
         validate.Regexp(ACTOR, error="must be a role and its id, such as organisation:<id>"),
     ])
     purpose = fields.String(required=True, validate=validate.Regexp(
@@ -251,3 +254,62 @@ class AccessRecordOut(Schema):
     # Not named ``fields``, which would hide marshmallow's module in this class.
     field_names = fields.List(fields.String(), attribute="fields", data_key="fields")
     correlation_id = fields.String(allow_none=True)
+
+
+# -- moves and concerns -------------------------------------------------------------------------
+
+class MoveIn(Schema):
+    """Where a household that moved goes: another organisation of its region."""
+
+    to_organisation_id = Id(required=True)
+
+
+class ConcernFact(Schema):
+    """redemption's ``concern_raised``; its household and organisation are checked here."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    concern_id = Id(required=True)
+    household_id = Id(required=True)
+    organisation_id = Id(required=True)
+    region_id = RegionId(required=True)
+    restaurant_id = Id(required=True)
+    redemption_id = Id(required=True)
+    category = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    raised_at = fields.AwareDateTime(required=True)
+
+
+class ConcernFilter(Schema):
+    status = fields.String(allow_none=True, load_default=None,
+                           validate=validate.OneOf(domain.CONCERN_STATUSES))
+
+
+class ConcernOut(Schema):
+    """A concern as the organisation sees it: which of its households, what and when."""
+
+    concern_id = fields.String(attribute="id")
+    household_id = fields.String()
+    restaurant_id = fields.String()
+    redemption_id = fields.String()
+    category = fields.String()
+    note = fields.String()
+    status = fields.String()
+    raised_at = fields.DateTime()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class RestaurantConcernOut(Schema):
+    """A concern as the restaurant that raised it sees it: its status, nothing of the family."""
+
+    concern_id = fields.String(attribute="id")
+    redemption_id = fields.String()
+    category = fields.String()
+    status = fields.String()
+    raised_at = fields.DateTime()
+
+
+class ConcernRef(Schema):
+    id = Id(required=True)

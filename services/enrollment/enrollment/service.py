@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from shokudo_common import idempotency
 from shokudo_common.db import Database
 from shokudo_common.entrypoints import rpc
+from shokudo_common.errors import InvalidInput, NotFound
+from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
-from enrollment import domain, metrics, spreadsheet
+from enrollment import concerns, domain, metrics, spreadsheet
 from enrollment.audit import (
     CONTACT_FIELDS, NOTIFICATION, SHOWN_FIELDS, UNATTRIBUTED, Trail, accessor_from, read_trail,
 )
@@ -37,8 +39,9 @@ from enrollment.importer import CREATED, UPDATED, Import, summarise
 from enrollment.models import CardReplacement, Household
 from enrollment.office import OfficeEndpoints
 from enrollment.schemas import (
-    AccessRecordOut, CardReplacementIn, CardReplacementOut, ContactsRequest, HouseholdFilter,
-    HouseholdIn, HouseholdOut, ImportRequest, OrganisationIn, OrganisationOut,
+    AccessRecordOut, CardReplacementIn, CardReplacementOut, ConcernFact, ConcernFilter,
+    ConcernRef, ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest,
+    MoveIn, OrganisationIn, OrganisationOut,
 )
 
 log = logging.getLogger(__name__)
@@ -192,6 +195,87 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
     def withdraw_household(self, organisation_id, household_id, accessor=None):
         return self._change_status(organisation_id, household_id, "withdraw", accessor)
 
+    @rpc
+    def move_household(self, organisation_id, household_id, to_organisation_id,
+                       idempotency_key=None, accessor=None):
+        """The family moved: the household becomes ``to_organisation_id``'s, in the same region,
+        with its ticket, balance, card and history. The new organisation's cap counts it.
+
+        Once this has answered, redemption holds the move (``in_force_at_counter``), so the old
+        organisation no longer sees the household's usage and the new one does.
+        """
+        trail = self._trail(accessor)
+        request = load(MoveIn(), {"to_organisation_id": to_organisation_id})
+        keyed = idempotency.claim(self.db, "enrollment.move_household", idempotency_key, {
+            "organisation_id": organisation_id, "household_id": household_id, **request,
+        })
+        if keyed.answered:
+            return self._replayed(trail, "household.move", [keyed.answer], SHOWN_FIELDS)
+
+        register = self._register()
+        household = register.household(organisation_id, household_id)
+        source, target = self._lock_both(register, household.organisation_id,
+                                         request["to_organisation_id"])
+        household = register.household(organisation_id, household_id, lock=True)
+
+        domain.ensure_can_move(household.status, source, target)
+        register.ensure_new_ref(target.id, household.external_ref)
+        if household.status == domain.ACTIVE:
+            domain.ensure_room(target.household_cap, register.active_households(target.id))
+        change = register.move(household, target)
+        answer = keyed.remember(self.db, self._household_out(
+            household, register.current_card(household.id)))
+        # Recorded under the new organisation, whose household it now is.
+        trail.record("household.move", [household], ["organisation_id"])
+        self.db.commit()
+
+        in_force = self.counter.household_move(change.fact)
+        log.info("household moved", extra={
+            "household_id": household.id, "from_organisation_id": source.id,
+            "organisation_id": target.id, "in_force_at_counter": in_force,
+        })
+        return self._in_force_at_counter(answer, in_force)
+
+    # -- concerns (気づき) raised by restaurants ------------------------------------------------
+
+    @on_event("redemption", "concern_raised")
+    def on_concern_raised(self, payload):
+        """Keep a restaurant's concern for the household's organisation, once."""
+        fact = load(ConcernFact(), payload)
+        kept = concerns.record(self.db, self.outbox, fact)
+        # The note is about a child: never in a log line.
+        log.info("concern recorded" if kept else "concern already recorded", extra={
+            "concern_id": fact["concern_id"], "restaurant_id": fact["restaurant_id"],
+            "category": fact["category"],
+        })
+
+    @rpc
+    def list_concerns(self, organisation_id, status=None, accessor=None):
+        """The organisation's concerns, each with its household: a read of the trail's kind."""
+        trail = self._trail(accessor)
+        wanted = load(ConcernFilter(), {"status": status})
+        organisation = self._register().organisation(organisation_id)
+        answer = concerns.of_organisation(self.db, organisation.id, wanted["status"])
+
+        trail.record("concern.list", [_concerned(organisation, item) for item in answer],
+                     concerns.SHOWN_FIELDS)
+        self.db.commit()
+        return answer
+
+    @rpc
+    def acknowledge_concern(self, organisation_id, concern_id, accessor=None):
+        return self._move_concern_on(organisation_id, concern_id, "acknowledge", accessor)
+
+    @rpc
+    def close_concern(self, organisation_id, concern_id, accessor=None):
+        return self._move_concern_on(organisation_id, concern_id, "close", accessor)
+
+    @rpc
+    def restaurant_concerns(self, restaurant_id):
+        """The concerns a restaurant raised, with their status only: no household at all."""
+        restaurant_id = load(ConcernRef(), {"id": restaurant_id})["id"]
+        return concerns.of_restaurant(self.db, restaurant_id)
+
     # -- activation codes and cards ------------------------------------------------------------
 
     @rpc
@@ -303,6 +387,36 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _move_concern_on(self, organisation_id, concern_id, action, accessor=None):
+        trail = self._trail(accessor)
+        concern_id = load(ConcernRef(), {"id": concern_id})["id"]
+        concern = concerns.move_on(self.db, organisation_id, concern_id, action, utc_now())
+        organisation = self._register().organisation(organisation_id)
+        trail.record(f"concern.{action}", [_concerned(organisation, concern)],
+                     concerns.SHOWN_FIELDS)
+        self.db.commit()
+        log.info("concern status changed", extra={
+            "concern_id": concern_id, "organisation_id": organisation_id,
+            "status": concern["status"],
+        })
+        return concern
+
+    @staticmethod
+    def _lock_both(register, from_id, to_id):
+        """Lock the two organisations of a move, always in the same order, so that two moves
+        between them in opposite directions cannot wait on each other."""
+        locked = {}
+        for organisation_id in sorted({from_id, to_id}):
+            try:
+                locked[organisation_id] = register.organisation(organisation_id, lock=True)
+            except NotFound:
+                if organisation_id != to_id:
+                    raise
+                raise InvalidInput("invalid_input", "to_organisation_id: no such organisation",
+                                   {"fields": {"to_organisation_id": ["no such organisation"]}}
+                                   ) from None
+        return locked[from_id], locked[to_id]
+
     def _register(self):
         return Register(self.db, self.outbox)
 
@@ -401,6 +515,11 @@ class Seen:
     @classmethod
     def of(cls, answer):
         return cls(answer["id"], answer["organisation_id"], answer["region_id"])
+
+
+def _concerned(organisation, concern):
+    """The household a concern shown to its organisation is about, as the trail needs it."""
+    return Seen(concern["household_id"], organisation.id, organisation.region_id)
 
 
 def contact(household, organisation):

@@ -42,6 +42,9 @@ class FakeCounter:
     def household_status(self, fact):
         return self._push("household_status", fact)
 
+    def household_move(self, fact):
+        return self._push("household_move", fact)
+
     def card_replacement(self, blocked, issued):
         return self._push("card_replacement", blocked, issued)
 

@@ -23,7 +23,7 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from issuance import accounts, domain, late, metrics, roster, runs
-from issuance.models import Program
+from issuance.models import Program, RosterHousehold
 from issuance.schemas import (
     ProgramIn, ProgramOut, RegionRequest, RosterFact, RunOut, RunRequest,
 )
@@ -177,8 +177,18 @@ class IssuanceService(OperationalEndpoints):
     def household_withdrawn(self, payload):
         self._update_roster("household_withdrawn", payload)
 
+    @on_event("enrollment", "household_moved")
+    def household_moved(self, payload):
+        """The family moved to another organisation: the roster follows; its grants stay."""
+        self._update_roster("household_moved", payload)
+
     def _update_roster(self, event_type, payload):
         fact = load(RosterFact(), payload)
+        # A move makes no household active: the enrolment or reinstatement before it was judged
+        # for a late grant. Unless the move is the first the roster hears of the household (its
+        # enrolment, older, will then be ignored as stale), so it is judged here instead.
+        judged_before = (event_type == "household_moved"
+                         and self.db.get(RosterHousehold, fact["household_id"]) is not None)
         household, changed = roster.apply(self.db, event_type, fact)
         if not changed:
             # A late or repeated fact: the roster already holds a newer one. Not an error.
@@ -192,7 +202,7 @@ class IssuanceService(OperationalEndpoints):
             "household_id": household.household_id, "region_id": household.region_id,
             "status": household.status, "version": household.version,
         })
-        if household.status == domain.ACTIVE:
+        if household.status == domain.ACTIVE and not judged_before:
             # Enrolled or reinstated: after the region's run, the program decides (late.py).
             late.grant_if_late(self.db, self.outbox, household, self.clock.now())
 

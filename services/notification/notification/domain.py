@@ -18,6 +18,10 @@ Messages to families wait out the quiet hours (21:00 to 08:00 in the region's ti
 notices to organisation staff do not (see :func:`kept_from_quiet_hours`). A send that fails is
 tried again later, each pause longer than the one before, up to a configured number of tries.
 
+A concern a partner restaurant raised reaches organisations only: it waits in the
+organisation's list (concern_recorded). The notice says that and nothing more: no note, no
+household, no restaurant.
+
 The service queues, renders, sends and records what this module decides.
 """
 
@@ -45,6 +49,7 @@ ORGANISATION_TICKETS_ISSUED = "organisation_tickets_issued"
 ORGANISATION_TICKET_REDEEMED = "organisation_ticket_redeemed"
 TICKET_REMINDER = "ticket_reminder"
 ORGANISATION_TICKET_REMINDER = "organisation_ticket_reminder"
+ORGANISATION_CONCERN_WAITING = "organisation_concern_waiting"
 
 # Why a message was skipped; stable codes kept in the delivery log.
 HOUSEHOLD_HAS_NO_EMAIL = "household_has_no_email"
@@ -309,6 +314,23 @@ def _to_family(template, contact, facts, available):
         facts=facts, address=address, skip_reason=skip_reason,
         contact_household_id=contact["household_id"], fell_back_from=fell_back_from,
     )
+
+
+def concern_waiting_messages(concern, contacts):
+    """A notice to the organisation that a restaurant's concern waits in its list: no note, no
+    household, no restaurant in the mail itself.
+
+    The address is the organisation's, found through the household's contact as for every
+    notice; a household that left the organisation since (or is unknown) cannot lead to it.
+    """
+    contact = next((c for c in contacts if c["household_id"] == concern["household_id"]), None)
+    if contact is None or contact["organisation_id"] != concern["organisation_id"]:
+        return [Message(
+            channel=ORGANISATION_NOTICE, template=ORGANISATION_CONCERN_WAITING,
+            organisation_id=concern["organisation_id"], household_id=None,
+            languages=ORGANISATION_LANGUAGES, facts={}, skip_reason=CONTACT_UNKNOWN,
+        )]
+    return [_organisation_notice(ORGANISATION_CONCERN_WAITING, contact, {})]
 
 
 def _organisation_notice(template, contact, facts):

@@ -106,3 +106,17 @@ class Contacts(Schema):
 
 class SummaryQuery(Schema):
     region_id = RegionId(load_default=None, allow_none=True)
+
+
+class ConcernRecorded(Event):
+    """A restaurant's concern kept for an organisation (enrollment.events ``concern_recorded``).
+
+    The household leads to the organisation's address, as for every notice; the message never
+    names it.
+    """
+
+    concern_id = Id(required=True)
+    household_id = Id(required=True)
+    organisation_id = Id(required=True)
+    region_id = RegionId(required=True)
+

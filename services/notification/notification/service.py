@@ -42,7 +42,8 @@ from notification.channels import Dispatcher, NotSent, Outgoing, Providers
 from notification.mailer import Mailer
 from notification.policy import Policy
 from notification.schemas import (
-    Contacts, SummaryQuery, TicketExpired, TicketRedeemed, TicketsIssued, TicketVoided,
+    ConcernRecorded, Contacts, SummaryQuery, TicketExpired, TicketRedeemed, TicketsIssued,
+    TicketVoided,
 )
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,18 @@ class NotificationService(OperationalEndpoints):
         """An expired ticket is never reminded of."""
         expiry = load(TicketExpired(), payload)
         repository.close_ticket(self.db, expiry["ticket_id"])
+
+    @on_event("enrollment", "concern_recorded")
+    def on_concern_recorded(self, payload):
+        """A restaurant's concern waits for an organisation: its contact hears that, only."""
+        concern = load(ConcernRecorded(), payload)
+        region_id = concern["region_id"]
+        time_zone = repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
+
+        contacts = self._contacts([concern["household_id"]])
+        messages = domain.concern_waiting_messages(concern, contacts)
+
+        self._enqueue(payload["event_id"], region_id, time_zone, messages)
 
     @rpc
     def delivery_summary(self, region_id=None):

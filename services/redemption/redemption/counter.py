@@ -156,7 +156,7 @@ def _decline(session, request, restaurant, reason, now):
     ledger.add_decline(session, request["restaurant_id"], region_id, reason, now)
     session.commit()
 
-    metrics.count_declined(reason)
+    metrics.count_declined(reason, region_id)
     log.info("redemption declined", extra={
         "reason": reason, "restaurant_id": request["restaurant_id"], "region_id": region_id,
     })

@@ -307,3 +307,47 @@ def month_is_over(period, zone, now):
 def has_closed(valid_until, now):
     """A ticket's window is half-open: at ``valid_until`` itself it is already closed."""
     return now >= valid_until
+
+
+# -- care: households that went quiet, and concerns raised at the counter --------------------
+#
+# An organisation stays connected with its households (伴走支援). A household granted a ticket
+# in two consecutive periods that used neither is flagged for the organisation to reach out
+# again. A voided redemption is no use: the meal did not happen on the ticket.
+
+UNUSED_TWO_PERIODS = "unused_two_periods"
+
+REACH_OUT_MESSAGES = {
+    UNUSED_TWO_PERIODS: (
+        "2か月続けてチケットが使われていません。様子を伺ってみてください。",
+        "The ticket has not been used for two periods in a row. Consider reaching out.",
+    ),
+}
+
+
+def reach_out_reason(granted_now, used_now, granted_before, used_before):
+    """Why the organisation should reach out to a household, or None.
+
+    ``*_now`` describe the period shown, ``*_before`` the period before it.
+    """
+    if granted_now and granted_before and not used_now and not used_before:
+        return UNUSED_TWO_PERIODS
+    return None
+
+
+def period_in_use(now, zone):
+    """The issuance period whose tickets are usable at ``now`` in ``zone``: last month's run
+    pays for this month's meals."""
+    return previous_period(Period.of(now.astimezone(zone_info(zone))))
+
+
+def previous_period(period):
+    if period.month == 1:
+        return Period(period.year - 1, 12)
+    return Period(period.year, period.month - 1)
+
+
+# What a restaurant may say a concern is about. Codes, not free text: the category is logged
+# and counted, the note (which may describe the child) never is.
+CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+MAX_CONCERN_NOTE = 1000

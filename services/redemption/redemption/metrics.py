@@ -9,14 +9,16 @@ REDEEMED_YEN = Counter(
 )
 REDEMPTIONS = Counter(
     "shokudo_redemptions_total",
-    "Redemption attempts at the counter, by outcome (applied or declined)",
-    ["outcome"],
+    "Redemption attempts at the counter, by region and outcome (applied or declined)",
+    ["region_id", "outcome"],
 )
 DECLINES = Counter(
     "shokudo_redemptions_declined_total",
-    "Redemption attempts declined, by reason",
-    ["reason"],
+    "Redemption attempts declined, by region (of the restaurant) and reason",
+    ["region_id", "reason"],
 )
+UNKNOWN_REGION = "unknown"
+
 COUNTER_PAID_YEN = Counter(
     "shokudo_counter_paid_yen_total",
     "Yen families paid at the counter because the bill was larger than the balance",
@@ -32,14 +34,16 @@ STALE_FACTS = Counter(
 
 
 def count_applied(region_id, split):
-    REDEMPTIONS.labels("applied").inc()
+    REDEMPTIONS.labels(region_id, "applied").inc()
     REDEEMED_YEN.labels(region_id).inc(split.applied_yen)
     COUNTER_PAID_YEN.labels(region_id).inc(split.pay_at_counter_yen)
 
 
-def count_declined(reason):
-    REDEMPTIONS.labels("declined").inc()
-    DECLINES.labels(reason).inc()
+def count_declined(reason, region_id=None):
+    """A restaurant unknown to redemption has no region: its declines count as ``unknown``."""
+    region = region_id or UNKNOWN_REGION
+    REDEMPTIONS.labels(region, "declined").inc()
+    DECLINES.labels(region, reason).inc()
 
 VOIDS = Counter(
     "shokudo_voids_total",

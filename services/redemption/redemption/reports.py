@@ -37,10 +37,14 @@ def balance(session, household_id, now):
     usable = domain.usable_at(tickets, now)
     upcoming = domain.next_upcoming(tickets, now)
 
+    ticket = TicketOut().dump(usable) if usable else None
     return {
         "household_id": household_id,
         "has_usable_ticket": usable is not None,
-        "ticket": TicketOut().dump(usable) if usable else None,
+        # What the app shows first: yen left now and the last local day they can be used.
+        "balance_yen": ticket["balance_yen"] if ticket else 0,
+        "last_day": ticket["last_day"] if ticket else None,
+        "ticket": ticket,
         "next_ticket": TicketOut().dump(upcoming) if upcoming else None,
     }
 

@@ -9,9 +9,11 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shokudo_common.periods import Period, zone_info
-from shokudo_common.validation import Id, RegionId, Yen
+from shokudo_common.validation import Id, RegionId, Text, Yen
 
-from redemption.domain import MAX_VOID_WINDOW_HOURS, window_days
+from redemption.domain import (
+    CONCERN_CATEGORIES, MAX_CONCERN_NOTE, MAX_VOID_WINDOW_HOURS, window_days,
+)
 
 SEPARATORS = re.compile(r"[\s-]")
 
@@ -110,6 +112,34 @@ class SummaryRequest(Schema):
 class AccountsRequest(Schema):
     region_id = RegionId(required=True)
     period = MonthField(required=True)
+
+
+class UsageRequest(Schema):
+    """An organisation's households this period (by default the one whose tickets are in use)."""
+
+    organisation_id = Id(required=True)
+    region_id = RegionId(required=True)
+    period = MonthField(load_default=None, allow_none=True)
+    reach_out_only = fields.Boolean(load_default=False)
+
+
+class DayRequest(Schema):
+    """A restaurant's redemptions of one local day (today by default)."""
+
+    restaurant_id = Id(required=True)
+    date = fields.Date(load_default=None, allow_none=True)
+
+
+class ConcernRequest(Schema):
+    """A restaurant noticing something about the child of one of its redemptions."""
+
+    restaurant_id = Id(required=True)
+    redemption_id = Id(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CONCERN_CATEGORIES))
+    note = Text(max_length=MAX_CONCERN_NOTE, required=True)
+    # The gateway's key, already scoped by the caller (``restaurant:<id>:<key>``).
+    idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
+                                    load_default=None)
 
 
 def local_instant(moment, zone):

@@ -21,13 +21,13 @@ from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load
 
 from redemption import (
-    accounts, closing, counter, expiry, ledger, metrics, projections, reports, voids,
+    accounts, care, closing, counter, expiry, ledger, metrics, projections, reports, voids,
 )
 from redemption.models import Household, Restaurant
 from redemption.qr import QrTokens
 from redemption.schemas import (
-    AccountsRequest, HouseholdRef, ProgramFact, RedeemRequest, StatementRequest,
-    SummaryRequest, VoidRequest,
+    AccountsRequest, ConcernRequest, DayRequest, HouseholdRef, ProgramFact, RedeemRequest,
+    StatementRequest, SummaryRequest, UsageRequest, VoidRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,35 @@ class RedemptionService(OperationalEndpoints):
         request = load(AccountsRequest(), {"region_id": region_id, "period": period})
         return accounts.ticket_accounts(self.db, request["region_id"], request["period"])
 
+    # -- care: usage, the counter's day, concerns -----------------------------------------
+
+    @rpc
+    def organisation_usage(self, organisation_id, region_id, period=None, reach_out_only=False):
+        """Each household of the organisation this period: granted, used, left, last use, and
+        ``reach_out`` for those that used neither this period's ticket nor the last."""
+        request = load(UsageRequest(), {
+            "organisation_id": organisation_id, "region_id": region_id, "period": period,
+            "reach_out_only": reach_out_only,
+        })
+        return care.organisation_usage(self.db, request, self.clock.now())
+
+    @rpc
+    def restaurant_day(self, restaurant_id, date=None):
+        """The restaurant's redemptions of one local day, voided ones marked; no household."""
+        request = load(DayRequest(), {"restaurant_id": restaurant_id, "date": date})
+        restaurant = self._restaurant(request["restaurant_id"])
+        return care.restaurant_day(self.db, restaurant, request["date"], self.clock.now())
+
+    @rpc
+    def raise_concern(self, restaurant_id, redemption_id, category, note, idempotency_key=None):
+        """A concern about the child of one of the restaurant's redemptions, announced to the
+        organisation that referred the household; the restaurant learns nothing about it."""
+        request = load(ConcernRequest(), {
+            "restaurant_id": restaurant_id, "redemption_id": redemption_id,
+            "category": category, "note": note, "idempotency_key": idempotency_key,
+        })
+        return care.raise_concern(self.db, self.outbox, request, self.clock.now())
+
     # -- expiry ---------------------------------------------------------------------------
 
     @timer("EXPIRY_TIMER_SECONDS", default=60)
@@ -153,6 +182,20 @@ class RedemptionService(OperationalEndpoints):
             "version": household.version,
         })
         return {"household_id": household.id, "status": household.status,
+                "version": household.version}
+
+    @rpc
+    def apply_household_move(self, fact):
+        """enrollment's household_moved fact, applied before the organisation hears "moved":
+        the same projection as the event, ordered by version."""
+        care.record_household_moved(self.db, fact)
+        self.db.commit()
+        household = self.db.get(Household, fact["household_id"], populate_existing=True)
+        log.info("household move applied at once", extra={
+            "household_id": household.id, "organisation_id": household.organisation_id,
+            "version": household.version,
+        })
+        return {"household_id": household.id, "organisation_id": household.organisation_id,
                 "version": household.version}
 
     @rpc
@@ -218,6 +261,12 @@ class RedemptionService(OperationalEndpoints):
     @on_event("enrollment", "household_withdrawn")
     def on_household_withdrawn(self, payload):
         self._record_household("household_withdrawn", payload)
+
+    @on_event("enrollment", "household_moved")
+    def on_household_moved(self, payload):
+        if not care.record_household_moved(self.db, payload):
+            _ignore_stale("household_moved", {"household_id": payload["household_id"]},
+                          payload)
 
     @on_event("enrollment", "card_issued")
     def on_card_issued(self, payload):

@@ -167,14 +167,14 @@ def test_a_card_number_with_a_wrong_check_digit_is_declined_before_any_lookup(
     world.deliver("on_card_issued", {"household_id": household_id, "region_id": REGION,
                                      "card_number": misread})
 
-    counted = REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
-                                        {"reason": "card_number_invalid"}) or 0
+    labels = {"reason": "card_number_invalid", "region_id": REGION}
+    counted = REGISTRY.get_sample_value("shokudo_redemptions_declined_total", labels) or 0
 
     assert declined(service.redeem(bill(restaurant, 1000, card_number=misread)),
                     "card_number_invalid")
     assert session.get(Ticket, ticket_id).balance_yen == 3000
-    assert REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
-                                     {"reason": "card_number_invalid"}) == counted + 1
+    assert REGISTRY.get_sample_value("shokudo_redemptions_declined_total", labels) == \
+        counted + 1
     [decline] = session.scalars(select(Decline)).all()
     assert (decline.reason, decline.region_id) == ("card_number_invalid", REGION)
 
@@ -336,7 +336,8 @@ def test_declines_are_recorded_without_the_household_and_counted_by_reason(
         service, world, restaurant, session):
     def declined_count():
         return REGISTRY.get_sample_value("shokudo_redemptions_declined_total",
-                                         {"reason": "unknown_card_or_token"}) or 0
+                                         {"reason": "unknown_card_or_token",
+                                          "region_id": REGION}) or 0
 
     before = declined_count()
 

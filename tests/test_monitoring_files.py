@@ -1,0 +1,93 @@
+"""The alert rules, their unit tests and the dashboard: checked by the tools that will run them.
+
+promtool comes from Debian's `prometheus` package, which `make test` installs through
+scripts/infra.sh where it may (as root, in CI); the promtool tests skip, saying so, only where
+it could not be installed.
+"""
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+ALERTS = PROMETHEUS / "alerts.yml"
+RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
+DASHBOARD_CODE = ROOT / "deploy" / "grafana" / "dashboard.py"
+DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+
+
+def promtool(*arguments):
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (Debian package `prometheus`; "
+                    "`scripts/infra.sh ensure` installs it when run as root)")
+    return subprocess.run(["promtool", *arguments], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_alert_rules_are_valid():
+    result = promtool("check", "rules", str(ALERTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_alert_rules_pass_their_unit_tests():
+    assert RULE_TESTS
+    result = promtool("test", "rules", *map(str, RULE_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_prometheus_config_and_its_rule_files_are_valid():
+    result = promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_is_unit_tested_and_has_a_runbook_entry():
+    alerts = {rule["alert"] for group in yaml.safe_load(ALERTS.read_text())["groups"]
+              for rule in group["rules"] if "alert" in rule}
+    tested = {case["alertname"] for path in RULE_TESTS
+              for test in yaml.safe_load(path.read_text())["tests"]
+              for case in test.get("alert_rule_test", [])}
+    runbook = (ROOT / "deploy" / "README.md").read_text()
+    assert alerts - tested == set()
+    assert [alert for alert in alerts if f"`{alert}`" not in runbook] == []
+
+
+def load_dashboard_code():
+    spec = importlib.util.spec_from_file_location("grafana_dashboard", DASHBOARD_CODE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_dashboard_file_is_what_its_code_writes():
+    written = (DASHBOARDS / "shokudo-overview.json").read_text()
+    assert written == load_dashboard_code().render(), \
+        "run `python deploy/grafana/dashboard.py` and commit the result"
+
+
+def test_dashboard_panels_do_not_overlap_and_have_unique_ids():
+    panels = json.loads((DASHBOARDS / "shokudo-overview.json").read_text())["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    cells = set()
+    for panel in panels:
+        grid = panel["gridPos"]
+        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])}
+        assert not area & cells, panel["title"]
+        cells |= area
+
+
+def test_every_metric_the_alerts_and_dashboard_read_is_one_the_code_exports():
+    """A renamed metric would leave a silent alert and an empty panel."""
+    source = "".join(path.read_text() for folder in ("common", "services", "gateway")
+                     for path in (ROOT / folder).rglob("*.py") if "tests" not in path.parts)
+    queries = ALERTS.read_text() + (DASHBOARDS / "shokudo-overview.json").read_text()
+    used = set(re.findall(r"\b(shokudo_[a-z_]+?)(?:_bucket|_count|_sum)?\b(?![:a-z_])", queries))
+    missing = {name for name in used if f'"{name}"' not in source}
+    assert missing == set()
+    assert "shokudo_entrypoint_duration_seconds" in used and "shokudo_parked_messages" in used

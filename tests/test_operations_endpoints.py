@@ -1,0 +1,46 @@
+"""Each process of the platform, as production runs it, answers its probes and reports the
+state of its own database on /metrics: what Kubernetes, compose and Prometheus rely on."""
+
+import pytest
+import requests
+
+from support import metric
+
+REGION = "probe-cho"
+COMPONENTS = ("gateway", "directory", "enrollment", "issuance", "redemption", "notification")
+SERVICES = COMPONENTS[1:]
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_each_process_is_live_and_ready(stack, name):
+    process = stack.process(name)
+
+    live = requests.get(process.url + "/health/live", timeout=5)
+    ready = requests.get(process.url + "/health/ready", timeout=10)
+
+    assert live.status_code == 200
+    assert ready.status_code == 200, ready.text
+    expected = {"broker"} if name == "gateway" else {"broker", "database"}
+    assert ready.json()["checks"] == dict.fromkeys(expected, "ok")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_reports_its_parked_messages_and_outbox_backlog(stack, name):
+    exposed = requests.get(stack.process(name).url + "/metrics", timeout=5).text
+
+    for gauge in ("shokudo_parked_messages", "shokudo_outbox_pending_events",
+                  "shokudo_outbox_oldest_pending_age_seconds"):
+        assert f'{gauge}{{service="{name}"}}' in exposed
+
+
+def test_issuance_reports_when_each_region_s_due_run_began_and_whether_it_completed(
+        stack, operator):
+    operator.put(f"/v1/regions/{REGION}/program", {"name": "プローブ町こども食堂"})
+    issuance = stack.process("issuance")
+
+    began = metric(issuance, "shokudo_issuance_due_issue_day_start_timestamp_seconds",
+                   region_id=REGION)
+    exposed = requests.get(issuance.url + "/metrics", timeout=5).text
+
+    assert began > 0
+    assert f'shokudo_issuance_due_run_completed{{region_id="{REGION}"}}' in exposed
