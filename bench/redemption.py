@@ -134,6 +134,20 @@ def with_wrk(stack, counters, connections, seconds):
     return figures
 
 
+def cpu_seconds(stack):
+    """CPU time (user + system) each process of the stack has used so far, by name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for process in stack.processes:
+        if process.component.name == "smtp" or process.popen.poll() is not None:
+            continue
+        # Fields 14 and 15 of /proc/<pid>/stat, counted after the command's closing bracket.
+        fields = Path(f"/proc/{process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        name = f"{process.component.name}-{process.replica}"
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def applied_redemptions(stack):
     return scalar(stack, "redemption", "SELECT count(*) FROM redemptions")
 
@@ -243,9 +257,10 @@ def run(stack):
     counters, lines = counters_file(stack, restaurant_ids, card_numbers)
     try:
         with_wrk(stack, counters, connections, 3)  # warm-up: pools, first RPC reply queues
-        before = applied_redemptions(stack)
+        before, cpu_before = applied_redemptions(stack), cpu_seconds(stack)
         closed = with_wrk(stack, counters, connections, seconds)
         applied = applied_redemptions(stack) - before
+        cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(stack).items()}
         pgbench = pgbench_tps(stack, connections, seconds)
         half_pgbench = FixedRate(stack.gateway_url, lines, pgbench / 2, seconds).run()
         half_own = FixedRate(stack.gateway_url, lines, closed["rate"] / 2, seconds).run()
@@ -262,6 +277,8 @@ def run(stack):
     figure("wrk: latency p50 / p95 / p99",
            f"{closed['p50_us'] / 1000:.1f} / {closed['p95_us'] / 1000:.1f}"
            f" / {closed['p99_us'] / 1000:.1f}", "ms")
+    for name, used in sorted(cpu.items(), key=lambda item: -item[1]):
+        figure(f"wrk: CPU per bill in {name}", f"{used * 1000 / max(applied, 1):.1f}", "ms")
     figure(f"pgbench -N, {connections} clients (baseline)", f"{pgbench:,.0f}", "TPS")
     figure("ratio gateway / pgbench", f"{share:.1%}")
     for label, fixed, rate in (("half pgbench", half_pgbench, pgbench / 2),
