@@ -5,9 +5,10 @@ together (two replicas' timers, an operator repeating a call, a restart after a 
 turns batch by batch, and each batch sees what the previous ones committed::
 
     open     INSERT run ON CONFLICT (region_id, period) DO NOTHING ───────────────── COMMIT
-    batch    lock run ─ INSERT grants SELECT … roster … ON CONFLICT DO NOTHING RETURNING
+    batch    lock run ─ INSERT grants SELECT … roster after the last batch's household …
+                        ON CONFLICT DO NOTHING RETURNING
                       ─ outbox tickets_issued (that batch) ─ add to the run's totals ─ COMMIT
-             … until a batch finds nobody left …
+             … until a batch finds nobody left, and one more over the whole roster too …
     close    lock run ─ status completed ─ outbox issuance_run_completed ──────────── COMMIT
 
 Nothing relies on the lock for correctness: the unique (household_id, period) on grants keeps
