@@ -105,11 +105,18 @@ def summary(operator, ward, month):
 
 def every_family_told(notification, ward, day):
     """Each app household told of its ticket, and each applied redemption given a receipt
-    (to the family, or to the organisation of a card family)."""
+    (to the family, or to the organisation of a card family), and nothing left to send."""
     logged = notification["by_template"]
     app_households = sum(1 for household in ward.households if household["channel"] == "app")
     receipts = logged.get("ticket_redeemed", 0) + logged.get("organisation_ticket_redeemed", 0)
-    return logged.get("tickets_issued", 0) == app_households and receipts == day.applied
+    told = logged.get("tickets_issued", 0) == app_households and receipts == day.applied
+    return told and not _still_queued(notification)
+
+
+def _still_queued(notification):
+    """Messages in the delivery log that its sending timer has not finished with yet."""
+    return sum(outcomes.get("pending", 0) + outcomes.get("sending", 0)
+               for outcomes in notification["by_channel"].values())
 
 
 def wait_for(probe, timeout=120):

@@ -72,6 +72,10 @@ def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
             "ISSUANCE_TIMER_SECONDS": "3600",
             # Tests run at any hour; quiet hours have tests of their own (notification's).
             "QUIET_HOURS": "off",
+            # Three stacks of up to nine processes share one PostgreSQL of 100 connections:
+            # one kept open per process, up to nine more while a burst needs them.
+            "DB_POOL_SIZE": "1",
+            "DB_POOL_OVERFLOW": "9",
             "RPC_TIMEOUT_SECONDS": "20",
         },
         component_env=component_env or {},

@@ -163,7 +163,7 @@ def test_another_organisation_cannot_see_these_households(staff, region, househo
 
     with pytest.raises(ApiError) as refused:
         other.get(f"/v1/organisations/{region['first']['id']}/households/{household['id']}")
-    assert refused.value.status == 404
+    assert (refused.value.status, refused.value.code) == (404, "organisation_not_found")
     listed = other.get(f"/v1/organisations/{region['second']['id']}/households")
     assert _items(listed) == []
 

@@ -76,7 +76,7 @@ def test_a_bad_search_names_its_fields(gateway, region):
                     params={"lat": "x", "flags": "no_such_flag"})
 
     assert refused.value.status == 422
-    assert {"lat", "lon"} <= set(refused.value.body["error"]["details"]["fields"])
+    assert {"lat", "lon"} <= set(refused.value.body["details"]["fields"])
 
 
 def test_an_organisation_prints_its_regions_list(region):

@@ -4,12 +4,15 @@ import requests
 
 
 class ApiError(RuntimeError):
+    """An error answer: the gateway's problem details (RFC 9457) as ``body``, its ``code``."""
+
     def __init__(self, response):
         self.status = response.status_code
         try:
             self.body = response.json()
         except ValueError:
             self.body = {"raw": response.text[:500]}
+        self.code = self.body.get("code") if isinstance(self.body, dict) else None
         super().__init__(f"{response.request.method} {response.url} -> {self.status}: {self.body}")
 
 
@@ -68,6 +71,6 @@ class GatewayClient:
 
 def _expired(response):
     try:
-        return response.json()["error"]["code"] == "token_expired"
+        return response.json()["code"] == "token_expired"
     except (ValueError, KeyError, TypeError):
         return False

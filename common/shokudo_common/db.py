@@ -20,9 +20,12 @@ def psycopg2_uri(uri):
     return uri
 
 
-def make_engine(uri, pool_size=10):
+def make_engine(uri, pool_size=10, max_overflow=None):
+    """An engine keeping ``pool_size`` connections open between requests, and opening up to
+    ``max_overflow`` more (closed again once returned) when more workers need one at once."""
     return create_engine(
-        psycopg2_uri(uri), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+        psycopg2_uri(uri), pool_pre_ping=True, pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
     )
 
 
@@ -34,7 +37,13 @@ class Database(DependencyProvider):
         self.sessions = {}
 
     def setup(self):
-        self.engine = make_engine(self.container.config[self.config_key])
+        config = self.container.config
+        # Connections kept open per process. Every replica of every service holds its own, so
+        # a platform of many processes on one PostgreSQL (the tests, a small region) keeps
+        # this low; bursts open up to DB_POOL_OVERFLOW more for as long as they need them.
+        self.engine = make_engine(config[self.config_key],
+                                  pool_size=int(config.get("DB_POOL_SIZE", 10)),
+                                  max_overflow=int(config.get("DB_POOL_OVERFLOW", 10)))
         self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def stop(self):

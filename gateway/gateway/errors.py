@@ -1,4 +1,11 @@
-"""Every failure becomes one HTTP status and one JSON body: ``{"error": {code, message, details}}``.
+"""Every failure becomes one HTTP status and one problem details body (RFC 9457).
+
+The body is ``application/problem+json``::
+
+    {"type": "urn:shokudo:problem:<code>", "title": "<Code in words>", "status": 422,
+     "detail": "<the sentence for people>", "code": "<code>", "correlation_id": "…",
+     "errors": [{"field": "opening_hours.mon.0.opens", "message": "HH:MM"}],   # 422 only
+     "details": {…}}                                   # limits, ids, retry hints; may be {}
 
 The services raise :mod:`shokudo_common.errors` classes that carry their own HTTP status; the
 gateway adds the few failures only an HTTP edge can have (no token, a body that is not JSON or
@@ -10,7 +17,7 @@ from dataclasses import dataclass, field
 
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
-from nameko.exceptions import ContainerBeingKilled, UnknownService
+from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException
 
 from shokudo_common.errors import ShokudoError
@@ -43,6 +50,18 @@ class PayloadTooLarge(ShokudoError):
     http_status = 413
 
 
+class UnsupportedMediaType(ShokudoError):
+    """The body is sent as a type the route does not read (415)."""
+
+    http_status = 415
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A URN names each kind of problem for good, whatever host serves the API; the API document
+# names the codes each route can answer.
+PROBLEM_TYPE_PREFIX = "urn:shokudo:problem:"
+
+
 @dataclass(frozen=True)
 class Problem:
     """What the caller is told about a failure."""
@@ -53,8 +72,46 @@ class Problem:
     details: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
 
-    def body(self):
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+    def body(self, correlation_id):
+        """The problem details document, with the request's correlation id."""
+        body = {
+            "type": PROBLEM_TYPE_PREFIX + self.code,
+            "title": title_of(self.code),
+            "status": self.status,
+            "detail": self.message,
+            "code": self.code,
+            "correlation_id": correlation_id,
+        }
+        field_errors = list(field_messages(self.details.get("fields")))
+        if field_errors:
+            body["errors"] = field_errors
+        body["details"] = self.details
+        return body
+
+
+def title_of(code):
+    """A short title that stays the same for every problem of one code."""
+    return code.replace("_", " ").capitalize()
+
+
+def field_messages(messages, path=()):
+    """marshmallow's nested messages as a flat list of ``{field, message}``, dotted paths.
+
+    ``_schema`` (a rule across fields) is reported on the object that holds them, ``body``
+    when that object is the whole body.
+    """
+    if messages is None:
+        return
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            inner = path if key == "_schema" else (*path, str(key))
+            yield from field_messages(value, inner)
+        return
+    if isinstance(messages, (list, tuple)):
+        for message in messages:
+            yield from field_messages(message, path)
+        return
+    yield {"field": ".".join(path) or "body", "message": str(messages)}
 
 
 # Failures raised by werkzeug's routing before any of our code runs.
@@ -62,10 +119,13 @@ ROUTING_PROBLEMS = {
     404: ("route_not_found", "there is no such route"),
     405: ("method_not_allowed", "this route does not accept that method"),
     413: ("payload_too_large", "the request body is too large"),
+    415: ("unsupported_media_type", "the request body is not of a type this route reads"),
 }
 
 
 BROKER_ERRORS = (ConnectionError, OperationalError, AMQPError)
+# What SQLAlchemy raises in a service when PostgreSQL refuses or drops its connection.
+DATABASE_UNAVAILABLE = ("OperationalError",)
 
 
 def describe(error):
@@ -85,6 +145,13 @@ def describe(error):
         return _unavailable(Problem(503, "service_unavailable",
                                     "the platform's message broker cannot be reached; try "
                                     "again shortly with the same Idempotency-Key"))
+
+    # A service's database is unreachable or out of connections: a passing state, like the
+    # broker's. Anything else a service did not expect stays a 500 below.
+    if isinstance(error, RemoteError) and error.exc_type in DATABASE_UNAVAILABLE:
+        return _unavailable(Problem(503, "service_unavailable",
+                                    "a service's database cannot be reached; try again shortly "
+                                    "with the same Idempotency-Key"))
 
     # This gateway replica is shutting down; another one will answer.
     if isinstance(error, ContainerBeingKilled):

@@ -2,21 +2,25 @@
 
 A request goes through the same steps on every route::
 
-    werkzeug routing ── no route? JSON 404/405
+    werkzeug routing ── OPTIONS? preflight (204) ── no route? problem 404/405
           │
     JsonRoute ── worker ── size check ── token (401) ── role (403) ── path values (404 / 422)
-          │                  ── scope of path, query and body ids (404) ── the route's own body
+          │       ── scope of path, query and body ids (404) ── content type (415) ── the route's
+          │       own body
           │
-    response ── JSON body or {"error": …} ── X-Correlation-Id, always
+    response ── JSON body or problem+json ── X-Correlation-Id, safety headers, CORS, always
 
 Routes return plain data (``{...}`` for 200, ``(201, {...})``) or a ready werkzeug Response;
-anything they raise is turned into a JSON error by :mod:`gateway.errors`. Bodies are read with
-``request.get_data()`` and parsed here, never with ``request.get_json()``, which would answer a
-missing content type with a 415 that nameko turns into a 500.
+anything they raise is turned into a problem details answer by :mod:`gateway.errors`. Bodies
+are read with ``request.get_data()`` and parsed here, never with ``request.get_json()``, whose
+own 415 nameko would turn into a 500: the media type is checked here too, and refused as a
+problem like any other.
 """
 
 import json
 import logging
+import math
+import re
 import uuid
 from dataclasses import dataclass
 from functools import partial, wraps
@@ -26,6 +30,7 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import Counter
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as NoSuchRoute
 from werkzeug.wrappers import Request, Response
 
 from shokudo_common.errors import Forbidden, InvalidInput, NotFound, ShokudoError
@@ -33,11 +38,18 @@ from shokudo_common.logs import CORRELATION_HEADER, CORRELATION_KEY, new_correla
 from shokudo_common.validation import load
 
 from gateway import auth, errors, schemas
+from gateway.headers import Cors, secure
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+# Deeper than any body of ours (a restaurant's opening hours are 4 levels deep).
+MAX_NESTING = 20
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+JSON_TYPES = ("application/json",)
+# The CSV import takes the spreadsheet's bytes as they are: tills and scripts send either.
+CSV_TYPES = ("text/csv", "application/octet-stream")
 
 ERROR_RESPONSES = Counter(
     "shokudo_gateway_error_responses_total",
@@ -53,15 +65,18 @@ ACCESS_REFUSED = Counter(
 
 # -- responses -------------------------------------------------------------------------------
 
-def json_response(payload, status=200, headers=None):
+def json_response(payload, status=200, headers=None, mimetype="application/json"):
     body = json.dumps(payload, ensure_ascii=False)
-    return Response(body, status=status, headers=headers, mimetype="application/json")
+    return Response(body, status=status, headers=headers, mimetype=mimetype)
 
 
-def error_response(error):
+def error_response(error, correlation_id):
     problem = errors.describe(error)
     ERROR_RESPONSES.labels(problem.code).inc()
-    return json_response(problem.body(), problem.status, problem.headers)
+    response = json_response(problem.body(correlation_id), problem.status, problem.headers,
+                             mimetype=errors.PROBLEM_MEDIA_TYPE)
+    response.headers[CORRELATION_HEADER] = correlation_id
+    return response
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -94,21 +109,89 @@ def _too_large():
     )
 
 
+def check_media_type(request, accepts):
+    """Refuse (415) a body sent as a type the route does not read, or with no type at all."""
+    sent = request.mimetype
+    json_like = sent.endswith("+json") and JSON_TYPES[0] in accepts
+    if sent in accepts or json_like:
+        return
+    raise errors.UnsupportedMediaType(
+        "unsupported_media_type",
+        f"send the body as {' or '.join(accepts)}, not {sent or 'without a Content-Type'}",
+        {"accepted": list(accepts)},
+    )
+
+
 def json_body(request):
-    """The body parsed as JSON, whatever content type the client sent."""
+    """The body parsed as JSON, refused (400, saying why) unless it is plain, finite data.
+
+    Beyond the grammar: no NaN or Infinity (nor numbers too large for a float), no key twice in
+    one object (which of the two would count?), no nesting beyond ``MAX_NESTING`` levels, and
+    no lone surrogate (half a character, which no database or log can hold).
+    """
     raw = read_body(request)
     if not raw.strip():
-        raise errors.MalformedRequest("invalid_json", "the request body is empty; send JSON")
+        raise _malformed("the request body is empty; send JSON")
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError:
-        raise errors.MalformedRequest(
-            "invalid_json", "the request body is not valid JSON") from None
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float,
+                          object_pairs_hook=_object_without_repeated_keys)
+    except RecursionError:
+        raise _malformed(f"the request body is nested deeper than {MAX_NESTING} levels") from None
+    except _NotPlainData as refusal:
+        raise _malformed(f"the request body is not plain JSON: {refusal}") from None
+    except json.JSONDecodeError as error:
+        raise _malformed(f"the request body is not valid JSON: {error.msg} at line "
+                         f"{error.lineno}, column {error.colno}") from None
+    except ValueError:  # not UTF-8, or an integer of thousands of digits
+        raise _malformed("the request body is not valid JSON text in UTF-8") from None
+    _check_plain(body)
+    return body
+
+
+class _NotPlainData(ValueError):
+    pass
+
+
+def _malformed(message):
+    return errors.MalformedRequest("invalid_json", message)
 
 
 def _refuse_constant(name):
     # NaN and Infinity are not JSON, and no amount of yen is either.
-    raise ValueError(f"{name} is not JSON")
+    raise _NotPlainData(f"{name} is not a number")
+
+
+def _finite_float(text):
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotPlainData(f"{text} is too large a number")
+    return number
+
+
+def _object_without_repeated_keys(pairs):
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        named = ", ".join(key.encode("unicode_escape").decode("ascii") for key in repeated)
+        raise _NotPlainData(f"the key {named} is given more than once")
+    return dict(pairs)
+
+
+def _check_plain(body):
+    """Refuse nesting beyond MAX_NESTING and lone surrogates, walking without recursion."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_NESTING:
+            raise _malformed(f"the request body is nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and LONE_SURROGATE.search(value):
+            raise _malformed("the request body has a \\u escape that is half a character "
+                             "(a lone surrogate); send the whole character")
 
 
 def object_body(request):
@@ -176,7 +259,12 @@ def with_idempotency_key(request, body):
 # -- the entrypoint --------------------------------------------------------------------------
 
 class JsonWsgiApp(WsgiApp):
-    """nameko's WSGI app, with JSON answers for routes that do not exist."""
+    """nameko's WSGI app: problem answers for routes that do not exist, preflights, and the
+    headers every answer carries (:mod:`gateway.headers`)."""
+
+    def __init__(self, server):
+        super().__init__(server)
+        self.cors = Cors.from_config(server.container.config)
 
     def __call__(self, environ, start_response):
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
@@ -185,16 +273,28 @@ class JsonWsgiApp(WsgiApp):
             environ.setdefault("wsgi.input_terminated", True)
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        response = self._answer(request, adapter)
+        return self.cors.decorate(secure(response), request.headers.get("Origin"))(
+            environ, start_response)
+
+    def _answer(self, request, adapter):
+        if request.method == "OPTIONS":
+            return self._options(request, adapter)
         try:
             provider, values = adapter.match()
         except HTTPException as failure:
             if failure.code and failure.code < 400:  # a redirect (a trailing slash): keep it
-                return failure(environ, start_response)
-            response = error_response(failure)
-            response.headers[CORRELATION_HEADER] = new_correlation_id()
-            return response(environ, start_response)
+                return failure.get_response()
+            return error_response(failure, new_correlation_id())
         request.path_values = values
-        return provider.handle_request(request)(environ, start_response)
+        return provider.handle_request(request)
+
+    def _options(self, request, adapter):
+        """A preflight, or a client asking what a route allows: answered without a worker."""
+        methods = set(adapter.allowed_methods()) - {"OPTIONS"}
+        if not methods:
+            return error_response(NoSuchRoute(), new_correlation_id())
+        return self.cors.preflight(request.headers.get("Origin"), methods)
 
 
 class JsonWebServer(WebServer):
@@ -217,25 +317,22 @@ class JsonRoute(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, answered))
         # No worker ran (the service is stopping): nothing to log but the answer.
-        except Exception as failure:  # noqa: BLE001 - every failure gets a JSON answer
-            response = self.response_from_exception(failure)
-            response.headers[CORRELATION_HEADER] = new_correlation_id()
-            return response
+        except Exception as failure:  # noqa: BLE001 - every failure gets a problem answer
+            return error_response(failure, new_correlation_id())
         return answered.wait()
 
     def handle_result(self, answered, worker_ctx, result, exc_info):
+        correlation_id = worker_ctx.data.get(CORRELATION_KEY) or new_correlation_id()
         try:
             if exc_info is None:
                 response = self.response_from_result(result)
             else:
-                response = self.response_from_exception(exc_info[1])
+                response = error_response(exc_info[1], correlation_id)
         # A result that cannot be rendered is a bug of ours; it must not hang the request.
         except Exception as failure:  # noqa: BLE001
             log.exception("could not render the answer")
-            response = self.response_from_exception(failure)
-        response.headers[CORRELATION_HEADER] = (
-            worker_ctx.data.get(CORRELATION_KEY) or new_correlation_id()
-        )
+            response = error_response(failure, correlation_id)
+        response.headers[CORRELATION_HEADER] = correlation_id
         answered.send(response)
         # Dependencies (metrics) see the answer as sent, with its real status code.
         return response, None
@@ -249,7 +346,7 @@ class JsonRoute(HttpRequestHandler):
         return json_response(result)
 
     def response_from_exception(self, exc):
-        return error_response(exc)
+        return error_response(exc, new_correlation_id())
 
 
 @dataclass(frozen=True)
@@ -257,8 +354,11 @@ class RouteSpec:
     """What a route declares about itself, read by the OpenAPI document.
 
     ``body``, ``query`` and ``answer`` are marshmallow schemas (classes or instances, ``answer``
-    may be ``many=True``); ``status`` is the status of a successful answer and ``errors`` the
-    stable codes the route can answer with beyond those every route has.
+    may be ``many=True``); ``idempotent`` says the route reads an ``Idempotency-Key``;
+    ``accepts`` the media types of the body (JSON when there is a
+    ``body`` schema); ``produces`` the media type of a successful answer; ``status`` is the
+    status of a successful answer and ``errors`` the stable codes the route can answer with
+    beyond those every route has (see :mod:`gateway.openapi`).
     """
 
     method: str
@@ -271,6 +371,9 @@ class RouteSpec:
     answer: object = None
     status: int = 200
     errors: tuple = ()
+    accepts: tuple = ()
+    produces: str = "application/json"
+    idempotent: bool = False
     # The path values checked against the caller's scope (body values are checked too).
     scoped_ids: tuple = ()
 
@@ -279,20 +382,26 @@ class RouteSpec:
 ROUTES = []
 
 
-def route(method, url, serves, *, body=None, query=None, answer=None, status=200, errors=()):
+def route(method, url, serves, *, body=None, query=None, answer=None, status=200, errors=(),
+          accepts=None, produces="application/json", idempotent=False):
     """Declare a route, the roles it serves (``auth.PUBLIC`` for anyone) and its shapes.
+
+    A route that reads a body refuses (415) any other media type than ``accepts``, which is
+    JSON for a route with a ``body`` schema.
 
     The decorated method is called as ``handler(self, request, caller, **path_values)`` once
     the caller is admitted and the path values are checked; ``caller`` is None on public
     routes. The service must have a ``tokens`` dependency (:class:`gateway.auth.Tokens`).
     """
     auth.check_declaration(url, serves)
+    accepts = tuple(accepts or (JSON_TYPES if body is not None else ()))
 
     def decorate(handler):
         summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().split("\n")[0]
         scoped = tuple(name for name in auth.SCOPED_IDS if f"<{name}>" in url)
         ROUTES.append(RouteSpec(method, url, serves, handler.__name__, summary, body, query,
-                                answer, status, tuple(errors), scoped))
+                                answer, status, tuple(errors), accepts, produces, idempotent,
+                                scoped))
 
         @wraps(handler)
         def guarded(self, request, **path):
@@ -303,6 +412,8 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
             values = schemas.parse_path(path)
             if caller is not None:
                 _in_scope(self, request, url, caller, values)
+            if accepts:
+                check_media_type(request, accepts)
             return handler(self, request, caller, **values)
 
         return JsonRoute.decorator(method, url, expected_exceptions=ShokudoError)(guarded)
@@ -351,7 +462,7 @@ def scoped_ids_in_body(request):
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}  # the route itself says what is wrong with it
     return {name: body[name] for name in auth.SCOPED_IDS if isinstance(body.get(name), str)}
 

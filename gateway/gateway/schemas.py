@@ -9,14 +9,17 @@ so a field a service adds later never reaches them by accident.
 
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+)
 
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Id, RegionId, Text, Yen
+from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
 
 from gateway import auth
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# As shokudo_common.periods reads them: a month of the years 2000 to 2999.
+PERIOD = re.compile(r"^2\d{3}-(0[1-9]|1[0-2])$")
 CARD_SEPARATORS = re.compile(r"[\s-]")
 # Printable ASCII, space included: what a till or a browser can put in a header as it is.
 IDEMPOTENCY_KEY = re.compile(r"^[ -~]{1,100}$")
@@ -104,7 +107,7 @@ class RunRequest(Schema):
 
 
 class Suspension(Schema):
-    reason = Text(required=True, max_length=500)
+    reason = Text(required=True, max_length=500, multiline=True)
 
 
 class RedemptionRequest(Schema):
@@ -190,18 +193,22 @@ class NewActivationCode(Schema):
 
 
 class RedemptionAnswer(Schema):
-    """What the counter sees: the outcome and the money, never who the household is."""
+    """What the counter sees: the outcome and the money, never who the household is.
 
-    outcome = fields.String()
-    redemption_id = fields.String()
+    A decline (``outcome: declined``) is an answer, not an error: it has a ``reason`` and the
+    messages to read out, and no redemption.
+    """
+
+    outcome = fields.String(validate=validate.OneOf(("applied", "declined")))
+    redemption_id = fields.String(allow_none=True)
     bill_yen = fields.Integer()
-    applied_yen = fields.Integer()
-    pay_at_counter_yen = fields.Integer()
-    balance_yen = fields.Integer()
-    valid_until = fields.String()
-    reason = fields.String()
-    message_ja = fields.String()
-    message_en = fields.String()
+    applied_yen = fields.Integer(allow_none=True)
+    pay_at_counter_yen = fields.Integer(allow_none=True)
+    balance_yen = fields.Integer(allow_none=True)
+    valid_until = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    message_ja = fields.String(allow_none=True)
+    message_en = fields.String(allow_none=True)
 
 
 class VoidAnswer(Schema):
@@ -370,8 +377,8 @@ class TrailQuery(Schema):
         unknown = EXCLUDE
 
     household_id = Id()
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = Instant()
+    until = Instant()
     after = fields.Integer(validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
@@ -466,7 +473,7 @@ class OrganisationConcern(Schema):
 
 class ConcernRequest(Schema):
     category = fields.String(required=True, validate=validate.OneOf(CONCERN_CATEGORIES))
-    note = Text(max_length=1000, required=True)
+    note = Text(max_length=1000, required=True, multiline=True)
 
 
 class RestaurantConcern(Schema):
@@ -573,8 +580,8 @@ class NearbyQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    lat = Latitude(required=True)
+    lon = Longitude(required=True)
     radius_m = fields.Integer(validate=validate.Range(1, 20_000),
                               metadata={"description": "metres, 2000 unless given"})
     open_now = fields.Boolean(load_default=False)
@@ -597,3 +604,29 @@ class NearbyAnswer(Schema):
     time_zone = fields.String()
     local_time = fields.String()
     restaurants = fields.List(fields.Nested(NearbyRestaurant))
+
+
+# -- answers of the gateway's own --------------------------------------------------------------
+
+class FieldError(Schema):
+    field = fields.String(metadata={"description": "dotted path; `body` for the whole body",
+                                    "example": "opening_hours.mon.0.opens"})
+    message = fields.String()
+
+
+class Problem(Schema):
+    """Every error: problem details (RFC 9457), ``application/problem+json``."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "urn:shokudo:problem:invalid_input"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "stable; act on this"})
+    correlation_id = fields.String(required=True,
+                                   metadata={"description": "quote it when reporting"})
+    errors = fields.List(fields.Nested(FieldError),
+                         metadata={"description": "each bad field, on validation errors"})
+    details = fields.Dict(metadata={"description": "limits, ids, retry hints"})

@@ -10,6 +10,7 @@ from shokudo_common.logs import CorrelationId
 from shokudo_common.rpc import ServiceRpc
 
 from gateway.auth import Tokens
+from gateway.routes.documentation import DocumentationRoutes
 from gateway.routes.household import HouseholdRoutes
 from gateway.routes.lists import RestaurantListRoutes
 from gateway.routes.operations import OperationsRoutes
@@ -22,8 +23,8 @@ from gateway.sessions import Sessions
 from gateway.throttle import RateLimits
 
 
-class GatewayService(OperationsRoutes, SignInRoutes, PublicRoutes, OperatorRoutes,
-                     OrganisationRoutes, RestaurantRoutes, HouseholdRoutes,
+class GatewayService(OperationsRoutes, DocumentationRoutes, SignInRoutes, PublicRoutes,
+                     OperatorRoutes, OrganisationRoutes, RestaurantRoutes, HouseholdRoutes,
                      RestaurantListRoutes):
     name = "gateway"
 

@@ -53,6 +53,8 @@ RESTAURANT = "cccccccc-2222-4000-8000-000000000003"
 OTHER_RESTAURANT = "dddddddd-2222-4000-8000-000000000004"
 UNKNOWN = "eeeeeeee-9999-4000-8000-000000000009"
 ACTIVATION_CODE = "K7Q2-M9XD"
+# The family app's origin, allowed to call the gateway from a browser.
+APP_ORIGIN = "https://app.shokudo.example"
 
 
 class Recorder:
@@ -464,6 +466,7 @@ def running_gateway(gateway_database):
         "GATEWAY_RATE_LIMITS": RATE_LIMITS,
         "GATEWAY_FAILED_LOOKUPS_SLOW_AFTER": FAILED_LOOKUPS_SLOW_AFTER,
         "GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS": FAILED_LOOKUPS_DELAY_SECONDS,
+        "GATEWAY_CORS_ORIGINS": f"{APP_ORIGIN}, https://staff.shokudo.example/",
     }
     container = ServiceContainer(GatewayService, config)
     replace_dependencies(container, **{name: services.switch(name) for name in Services.NAMES})

@@ -79,10 +79,12 @@ def test_another_organisation_gets_the_same_404_as_an_organisation_nobody_has(
                           token=token_for("operator"))
 
     assert theirs.status_code == nobodys.status_code == 404
-    assert theirs.json()["error"] == {
-        **nobodys.json()["error"], "message": f"no organisation {ids.organisation_b}",
+    # The same problem but for the id named and the request's own correlation id.
+    assert theirs.json() == {
+        **nobodys.json(), "detail": f"no organisation {ids.organisation_b}",
+        "correlation_id": theirs.headers["X-Correlation-Id"],
     }
-    assert nobodys.json()["error"]["message"] == f"no organisation {ids.unknown}"
+    assert nobodys.json()["detail"] == f"no organisation {ids.unknown}"
 
 
 def test_a_restaurant_sees_no_other_restaurants_statement(gateway, services, token_for, ids):
@@ -90,7 +92,7 @@ def test_a_restaurant_sees_no_other_restaurants_statement(gateway, services, tok
                            token=token_for("restaurant"))
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "restaurant_not_found"
+    assert response.json()["code"] == "restaurant_not_found"
     assert services.redemption.calls == []
 
 
@@ -103,7 +105,7 @@ def test_an_expired_or_forged_token_is_a_401_that_says_why(gateway, token_for, i
     missing = gateway.get(path)
 
     assert [r.status_code for r in (expired, forged, missing)] == [401, 401, 401]
-    assert [r.json()["error"]["code"] for r in (expired, forged, missing)] == [
+    assert [r.json()["code"] for r in (expired, forged, missing)] == [
         "token_expired", "invalid_token", "missing_token"]
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
 

@@ -48,7 +48,7 @@ def test_each_route_on_personal_data_passes_who_why_and_the_staff_s_reason(
 def test_an_import_states_its_purpose_and_no_reason_when_none_is_given(
         gateway, services, token_for, ids):
     gateway.post(f"{households(ids)}/import", token=token_for("organisation_a"),
-                 data="管理番号\nA-001\n".encode())
+                 data="管理番号\nA-001\n".encode(), headers={"Content-Type": "text/csv"})
 
     assert services.enrollment.accessors == [("import_households", {
         "actor": f"organisation:{ids.organisation_a}", "purpose": "spreadsheet_import",

@@ -68,7 +68,7 @@ def test_a_malformed_redemption_id_is_the_unknown_id_404(gateway, services, toke
                             token=token_for("restaurant"))
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "redemption_not_found"
+    assert response.json()["code"] == "redemption_not_found"
 
 
 @pytest.mark.parametrize("code", ["already_voided", "void_window_closed", "statement_closed"])
@@ -79,7 +79,7 @@ def test_a_refused_void_is_a_409_with_its_code(gateway, services, token_for, ids
     response = gateway.request(method, path, token=token_for("restaurant"))
 
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == code
+    assert response.json()["code"] == code
 
 
 # -- statements and settlement ---------------------------------------------------------------

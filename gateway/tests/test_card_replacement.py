@@ -78,7 +78,7 @@ def test_what_enrollment_refuses_reaches_the_client_with_its_code(
     response = replace(gateway, ids, "organisation_a", token_for, body={"reason": "gone"})
 
     assert response.status_code == status
-    assert response.json()["error"]["code"] == code
+    assert response.json()["code"] == code
 
 
 def test_a_body_that_is_not_an_object_is_refused_before_enrollment(

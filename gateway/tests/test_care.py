@@ -103,7 +103,7 @@ def test_a_concern_needs_a_known_category_and_a_short_enough_note(
         token=token_for("restaurant"), json={"category": "gossip", "note": "あ" * 1001})
 
     assert response.status_code == 422
-    assert set(response.json()["error"]["details"]["fields"]) == {"category", "note"}
+    assert set(response.json()["details"]["fields"]) == {"category", "note"}
     assert care.redemption.called("raise_concern") == []
 
 
@@ -137,7 +137,7 @@ def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_4
     assert "guardian_name" not in listed.json()[0]
     assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"
     assert elsewhere.status_code == 404
-    assert elsewhere.json()["error"]["code"] == "concern_not_found"
+    assert elsewhere.json()["code"] == "concern_not_found"
     assert malformed.status_code == 404
 
 

@@ -1,10 +1,11 @@
-"""Every failure reaches the caller as one status and one JSON body, with the correlation id."""
+"""Every failure reaches the caller as one status and one problem details body (RFC 9457), with
+the correlation id."""
 
 import json
 
 import pytest
 from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RemoteError, UnknownService
 
 from shokudo_common.errors import Conflict, InvalidInput, Unavailable
 
@@ -15,15 +16,20 @@ def households_path(ids):
     return f"/v1/organisations/{ids.organisation_a}/households"
 
 
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "correlation_id", "details"}
+
+
 def assert_error(response, status, code):
     assert response.status_code == status
-    assert response.headers["Content-Type"] == "application/json"
-    assert response.headers["X-Correlation-Id"]
+    assert response.headers["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    return body["error"]
+    assert set(body) - {"errors"} == PROBLEM_MEMBERS
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"urn:shokudo:problem:{code}"
+    assert body["title"] and body["detail"]
+    assert body["correlation_id"] == response.headers["X-Correlation-Id"] != ""
+    return body
 
 
 def test_a_services_invalid_input_is_a_422_naming_each_field(
@@ -39,6 +45,22 @@ def test_a_services_invalid_input_is_a_422_naming_each_field(
     error = assert_error(response, 422, "invalid_input")
     assert error["details"]["fields"] == {"guardian_name": ["must not be blank"],
                                           "phone": ["not a phone number"]}
+    assert error["errors"] == [{"field": "guardian_name", "message": "must not be blank"},
+                               {"field": "phone", "message": "not a phone number"}]
+
+
+def test_nested_field_errors_are_listed_by_their_dotted_path(gateway, services, token_for, ids):
+    services.enrollment.failure = InvalidInput("invalid_input", "wrong", {"fields": {
+        "opening_hours": {"mon": {0: {"opens": ["HH:MM"]}}},
+        "_schema": ["give a phone number or an email address"],
+    }})
+
+    response = gateway.post(households_path(ids), token=token_for("organisation_a"), json={})
+
+    assert assert_error(response, 422, "invalid_input")["errors"] == [
+        {"field": "opening_hours.mon.0.opens", "message": "HH:MM"},
+        {"field": "body", "message": "give a phone number or an email address"},
+    ]
 
 
 def test_the_gateways_own_checks_name_each_bad_field_and_reach_no_service(
@@ -94,19 +116,54 @@ def test_a_broker_that_cannot_be_reached_is_a_503_not_a_500(
     assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_a_body_that_is_not_json_is_a_400_whatever_its_content_type(
-        gateway, services, token_for, ids):
+def test_a_json_body_that_is_not_json_is_a_400(gateway, services, token_for, ids):
     token = token_for("organisation_a")
 
-    for body, content_type in [("{'guardian_name': 1", "application/json"),
-                               ("guardian_name=x", "application/x-www-form-urlencoded"),
-                               ("", "application/json"),
-                               ('{"bill_yen": NaN}', "text/plain")]:
+    for body in ["{'guardian_name': 1", "", '{"bill_yen": NaN}', '{"a": 1} trailing',
+                 '{"guardian_name": "\\ud800"}']:
         response = gateway.post(households_path(ids), token=token, data=body.encode(),
-                                headers={"Content-Type": content_type})
+                                headers={"Content-Type": "application/json; charset=utf-8"})
         assert_error(response, 400, "invalid_json")
 
     assert services.enrollment.calls == []
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", None,
+])
+def test_a_body_of_another_type_than_json_is_a_415_naming_the_one_to_send(
+        gateway, services, token_for, ids, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = gateway.post(households_path(ids), token=token_for("organisation_a"),
+                            data=b'{"guardian_name": "x"}', headers=headers)
+
+    error = assert_error(response, 415, "unsupported_media_type")
+    assert error["details"] == {"accepted": ["application/json"]}
+    assert services.enrollment.calls == []
+
+
+def test_a_json_flavoured_media_type_is_json(gateway, services, ids):
+    body = json.dumps({"activation_code": ids.activation_code}).encode()
+
+    response = gateway.post("/v1/app/activate", data=body,
+                            headers={"Content-Type": "application/vnd.shokudo+json"})
+
+    assert response.status_code == 200
+
+
+def test_the_spreadsheet_import_takes_csv_or_bytes_and_nothing_else(
+        gateway, services, token_for, ids):
+    path = f"{households_path(ids)}/import"
+    token = token_for("organisation_a")
+
+    answers = [gateway.post(path, token=token, data=b"a,b\r\n", headers={"Content-Type": sent})
+               for sent in ("text/csv; charset=shift_jis", "application/octet-stream")]
+    refused = gateway.post(path, token=token, json={"csv": "a,b"})
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    error = assert_error(refused, 415, "unsupported_media_type")
+    assert error["details"] == {"accepted": ["text/csv", "application/octet-stream"]}
 
 
 def test_json_that_is_not_an_object_is_a_422(gateway, token_for, ids):
@@ -114,15 +171,6 @@ def test_json_that_is_not_an_object_is_a_422(gateway, token_for, ids):
                             json=["not", "an", "object"])
 
     assert_error(response, 422, "invalid_input")
-
-
-def test_a_json_body_without_a_content_type_is_read_all_the_same(gateway, services, ids):
-    body = json.dumps({"activation_code": ids.activation_code}).encode()
-
-    response = gateway.post("/v1/app/activate", data=body)
-
-    assert "Content-Type" not in response.request.headers
-    assert response.status_code == 200
 
 
 def test_a_body_over_5_mb_is_a_413_and_reaches_no_service(gateway, services, token_for, ids):
@@ -148,8 +196,9 @@ def test_a_chunked_body_one_byte_over_5_mb_is_a_413_not_cut_short(
     path = f"/v1/organisations/{ids.organisation_a}/households/import"
     token = token_for("organisation_a")
 
-    over = gateway.post(path, token=token, data=chunked(MAX_BODY_BYTES + 1))
-    at_limit = gateway.post(path, token=token, data=chunked(MAX_BODY_BYTES))
+    csv = {"Content-Type": "text/csv"}
+    over = gateway.post(path, token=token, data=chunked(MAX_BODY_BYTES + 1), headers=csv)
+    at_limit = gateway.post(path, token=token, data=chunked(MAX_BODY_BYTES), headers=csv)
 
     assert over.request.headers["Transfer-Encoding"] == "chunked"
     assert_error(over, 413, "payload_too_large")
@@ -184,7 +233,7 @@ def test_a_malformed_id_in_the_path_is_an_unknown_one(gateway, token_for):
                            token=token_for("operator"))
 
     error = assert_error(response, 404, "organisation_not_found")
-    assert error["message"] == "no organisation not-a-uuid"
+    assert error["detail"] == "no organisation not-a-uuid"
 
 
 def test_a_malformed_month_in_the_path_is_a_422(gateway, services, token_for, ids):
@@ -219,6 +268,21 @@ def test_one_service_failing_the_region_summary_makes_it_a_503(
     error = assert_error(response, 503, "service_unavailable")
     assert error["details"]["service"] == "redemption"
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_service_whose_database_is_away_is_a_503_and_any_other_fault_a_500(
+        gateway, services, token_for, ids):
+    path = f"/v1/regions/{ids.region}/program"
+    services.issuance.get_program = fail_with(RemoteError(
+        "OperationalError", "(psycopg2.OperationalError) FATAL: sorry, too many clients"))
+    away = gateway.get(path, token=token_for("operator"))
+    services.issuance.get_program = fail_with(RemoteError("KeyError", "'amount_yen'"))
+    broken = gateway.get(path, token=token_for("operator"))
+
+    assert_error(away, 503, "service_unavailable")
+    assert "psycopg2" not in away.text and "clients" not in away.text
+    assert int(away.headers["Retry-After"]) >= 1
+    assert_error(broken, 500, "internal_error")
 
 
 def test_a_service_with_no_replica_running_is_a_503(gateway, services, token_for, ids):

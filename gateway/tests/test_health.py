@@ -23,7 +23,7 @@ def test_without_its_broker_the_gateway_is_live_but_not_ready(gateway, monkeypat
 
     assert live.status_code == 200
     assert ready.status_code == 503
-    error = ready.json()["error"]
+    error = ready.json()
     assert (error["code"], error["details"]) == (
         "not_ready", {"checks": {"broker": "failed", "database": "ok"}})
 
@@ -37,4 +37,4 @@ def test_without_its_database_the_gateway_is_live_but_not_ready(gateway, monkeyp
     ready = gateway.get("/health/ready")
 
     assert ready.status_code == 503
-    assert ready.json()["error"]["details"] == {"checks": {"broker": "ok", "database": "failed"}}
+    assert ready.json()["details"] == {"checks": {"broker": "ok", "database": "failed"}}

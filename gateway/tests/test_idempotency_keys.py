@@ -17,7 +17,8 @@ def enrol(gateway, ids, caller, token_for, organisation=None, headers=None):
 
 def import_file(gateway, ids, caller, token_for, headers=None, query=""):
     return gateway.post(f"/v1/organisations/{ids.organisation_a}/households/import{query}",
-                        token=token_for(caller), data=b"A-001\r\n", headers=headers or {})
+                        token=token_for(caller), data=b"A-001\r\n",
+                        headers={"Content-Type": "text/csv", **(headers or {})})
 
 
 def start_run(gateway, ids, caller, token_for, headers=None):
@@ -95,7 +96,7 @@ def test_a_malformed_key_is_a_422_naming_the_header_and_reaches_no_service(
     response = send(gateway, ids, caller, token_for, headers={"Idempotency-Key": bad_key})
 
     assert response.status_code == 422
-    assert response.json()["error"]["details"]["fields"] == {
+    assert response.json()["details"]["fields"] == {
         "Idempotency-Key": ["must be 1 to 100 printable ASCII characters"]}
     assert all(getattr(services, name).calls == [] for name in services.NAMES)
 
@@ -121,6 +122,6 @@ def test_a_key_reused_for_another_request_is_a_409_naming_the_key(
                      headers={"Idempotency-Key": KEY})
 
     assert response.status_code == 409
-    error = response.json()["error"]
+    error = response.json()
     assert error["code"] == "idempotency_key_reused"
     assert KEY in error["details"]["idempotency_key"]

@@ -127,7 +127,7 @@ def test_who_blocked_a_card_cannot_be_said_in_the_body(gateway, enrollment, toke
                             json={"reason": "stolen", "blocked_by": "someone else"})
 
     assert response.status_code == 422
-    assert "blocked_by" in response.json()["error"]["details"]["fields"]
+    assert "blocked_by" in response.json()["details"]["fields"]
     assert enrollment.called("block_card") == []
 
 
@@ -136,7 +136,7 @@ def test_a_card_block_without_a_reason_is_refused_before_enrollment(
     response = gateway.post(paths(ids)["block"][1], token=token_for("organisation_a"), json={})
 
     assert response.status_code == 422
-    assert "reason" in response.json()["error"]["details"]["fields"]
+    assert "reason" in response.json()["details"]["fields"]
     assert enrollment.called("block_card") == []
 
 

@@ -80,7 +80,7 @@ def test_a_redemption_names_exactly_one_well_formed_card_or_qr_code(
                             token=token_for("restaurant"), json={"bill_yen": 500, **ticket})
 
     assert response.status_code == 422
-    assert set(response.json()["error"]["details"]["fields"]) == {"card_number"}
+    assert set(response.json()["details"]["fields"]) == {"card_number"}
     assert services.redemption.calls == []
 
 
@@ -126,9 +126,11 @@ def test_an_import_without_dry_run_applies_and_an_empty_file_is_refused(
     path = f"/v1/organisations/{ids.organisation_a}/households/import"
     token = token_for("organisation_a")
 
-    applied = gateway.post(path, token=token, data=b"A-001\r\n")
-    empty = gateway.post(path, token=token, data=b"")
-    unclear = gateway.post(path + "?dry_run=perhaps", token=token, data=b"A-001\r\n")
+    csv = {"Content-Type": "text/csv"}
+    applied = gateway.post(path, token=token, data=b"A-001\r\n", headers=csv)
+    empty = gateway.post(path, token=token, data=b"", headers=csv)
+    unclear = gateway.post(path + "?dry_run=perhaps", token=token, data=b"A-001\r\n",
+                           headers=csv)
 
     assert applied.status_code == 200
     assert services.enrollment.called("import_households")[0][2] == {
@@ -156,7 +158,7 @@ def test_another_organisations_id_in_the_query_is_refused_as_unknown(
                            token=token_for("organisation_a"))
 
     assert response.status_code == 404
-    assert response.json()["error"]["message"] == f"no organisation {ids.organisation_b}"
+    assert response.json()["detail"] == f"no organisation {ids.organisation_b}"
     assert services.enrollment.calls == []
 
 
@@ -167,9 +169,9 @@ def test_another_organisations_id_in_the_body_is_refused_as_unknown(
                             json={"name": "みどり食堂", "organisation_id": ids.organisation_b})
 
     assert response.status_code == 404
-    assert response.json()["error"] == {
-        "code": "organisation_not_found", "message": f"no organisation {ids.organisation_b}",
-        "details": {}}
+    problem = response.json()
+    assert (problem["code"], problem["detail"], problem["details"]) == (
+        "organisation_not_found", f"no organisation {ids.organisation_b}", {})
     assert services.directory.calls == []
 
 
@@ -207,7 +209,7 @@ def test_an_organisation_is_created_only_in_a_region_with_a_program(
     assert created.status_code == 201
     assert created.json()["region_id"] == ids.region
     assert refused.status_code == 404
-    assert refused.json()["error"]["code"] == "program_not_found"
+    assert refused.json()["code"] == "program_not_found"
     assert len(services.enrollment.called("create_organisation")) == 1
 
 
@@ -308,7 +310,7 @@ def test_two_different_idempotency_keys_are_refused(gateway, services, token_for
                             headers={"Idempotency-Key": "b"})
 
     assert response.status_code == 422
-    assert set(response.json()["error"]["details"]["fields"]) == {"idempotency_key"}
+    assert set(response.json()["details"]["fields"]) == {"idempotency_key"}
     assert services.redemption.calls == []
 
 

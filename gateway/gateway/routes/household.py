@@ -1,21 +1,24 @@
 """The family's app: its own ticket, QR code and history."""
 
-from gateway import schemas
+from gateway import passthrough, schemas
 from gateway.http import route
 from gateway.routes.audiences import HOUSEHOLD_ONLY
 
 
 class HouseholdRoutes:
-    @route("GET", "/v1/app/me/ticket", serves=HOUSEHOLD_ONLY, answer=schemas.MyTicket)
+    @route("GET", "/v1/app/me/ticket", serves=HOUSEHOLD_ONLY, answer=schemas.MyTicket,
+           errors=("household_not_found",))
     def my_ticket(self, request, caller):
         """Yen left and the last local day they can be used (inclusive), and the next ticket."""
         return schemas.MyTicket().dump(self.redemption.get_balance(caller.household_id))
 
-    @route("POST", "/v1/app/me/qr", serves=HOUSEHOLD_ONLY)
+    @route("POST", "/v1/app/me/qr", serves=HOUSEHOLD_ONLY, answer=passthrough.QrToken,
+           errors=("household_not_found", "no_ticket"))
     def my_qr_token(self, request, caller):
         return self.redemption.issue_qr_token(caller.household_id)
 
-    @route("GET", "/v1/app/me/history", serves=HOUSEHOLD_ONLY, answer=schemas.MyHistory)
+    @route("GET", "/v1/app/me/history", serves=HOUSEHOLD_ONLY, answer=schemas.MyHistory,
+           errors=("household_not_found",))
     def my_history(self, request, caller):
         """Every use of the ticket: restaurant, local date and yen, newest first."""
         return schemas.MyHistory().dump(self.redemption.history(caller.household_id))

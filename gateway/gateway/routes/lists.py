@@ -15,24 +15,26 @@ from gateway.routes.audiences import OPERATOR_ONLY, ORGANISATION_STAFF
 
 
 class RestaurantListRoutes:
-    @route("GET", "/v1/regions/<region_id>/restaurants/list.csv", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/restaurants/list.csv", serves=OPERATOR_ONLY,
+           produces="text/csv")
     def region_restaurant_list_csv(self, request, caller, region_id):
         """The region's partner restaurants by area: a CSV file Excel opens as it is."""
         return self._csv(region_id)
 
-    @route("GET", "/v1/regions/<region_id>/restaurants/list.pdf", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/restaurants/list.pdf", serves=OPERATOR_ONLY,
+           produces="application/pdf")
     def region_restaurant_list_pdf(self, request, caller, region_id):
         """The region's partner restaurants by area, as an A4 PDF ready to print."""
         return self._pdf(region_id)
 
     @route("GET", "/v1/organisations/<organisation_id>/restaurants/list.csv",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, produces="text/csv")
     def organisation_restaurant_list_csv(self, request, caller, organisation_id):
         """The partner restaurants of the organisation's region, as CSV."""
         return self._csv(self._region_of(organisation_id))
 
     @route("GET", "/v1/organisations/<organisation_id>/restaurants/list.pdf",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, produces="application/pdf")
     def organisation_restaurant_list_pdf(self, request, caller, organisation_id):
         """The partner restaurants of the organisation's region, as an A4 PDF."""
         return self._pdf(self._region_of(organisation_id))

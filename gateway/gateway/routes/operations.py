@@ -37,6 +37,6 @@ class OperationsRoutes:
                               {"checks": checks})
         return HealthAnswer().dump({"status": "ok", "checks": checks})
 
-    @route("GET", "/metrics", serves=PUBLIC)
+    @route("GET", "/metrics", serves=PUBLIC, produces="text/plain")
     def serve_metrics(self, request, caller):
         return self.metrics.expose_metrics(request)

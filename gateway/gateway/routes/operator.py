@@ -5,47 +5,57 @@ from functools import partial
 from werkzeug.wrappers import Response
 
 from gateway import accounts as books
-from gateway import schemas, trail
+from gateway import passthrough, schemas, trail
 from gateway.asking import ask_at_once
 from gateway.http import keyed, load_body, load_query, object_body, route
 from gateway.routes.audiences import OPERATOR_ONLY
 
 
 class OperatorRoutes:
-    @route("PUT", "/v1/regions/<region_id>/program", serves=OPERATOR_ONLY)
+    @route("PUT", "/v1/regions/<region_id>/program", serves=OPERATOR_ONLY,
+           body=passthrough.ProgramBody, answer=passthrough.Program)
     def put_program(self, request, caller, region_id):
         return self.issuance.upsert_program(region_id, object_body(request))
 
-    @route("GET", "/v1/regions/<region_id>/program", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/program", serves=OPERATOR_ONLY,
+           answer=passthrough.Program, errors=("program_not_found",))
     def get_program(self, request, caller, region_id):
         return self.issuance.get_program(region_id)
 
-    @route("POST", "/v1/regions/<region_id>/organisations", serves=OPERATOR_ONLY)
+    @route("POST", "/v1/regions/<region_id>/organisations", serves=OPERATOR_ONLY,
+           body=passthrough.OrganisationBody, answer=passthrough.Organisation, status=201,
+           errors=("program_not_found",))
     def create_organisation(self, request, caller, region_id):
         details = object_body(request)
         # An organisation in a region without a program could never give out a ticket.
         self.issuance.get_program(region_id)
         return 201, self.enrollment.create_organisation({**details, "region_id": region_id})
 
-    @route("GET", "/v1/regions/<region_id>/organisations", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/organisations", serves=OPERATOR_ONLY,
+           answer=passthrough.Organisation(many=True))
     def list_organisations(self, request, caller, region_id):
         return self.enrollment.list_organisations(region_id)
 
-    @route("POST", "/v1/regions/<region_id>/issuance-runs", serves=OPERATOR_ONLY)
+    @route("POST", "/v1/regions/<region_id>/issuance-runs", serves=OPERATOR_ONLY,
+           body=schemas.RunRequest, answer=passthrough.IssuanceRun,
+           errors=("program_not_found", "period_not_started"), idempotent=True)
     def start_issuance_run(self, request, caller, region_id):
         """Starts the period's run, or answers the run already there: 200 either way."""
         period = load_body(schemas.RunRequest(), request)["period"]
         return self.issuance.start_run(region_id, period, **keyed(request, caller))
 
-    @route("GET", "/v1/regions/<region_id>/issuance-runs/<period>", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/issuance-runs/<period>", serves=OPERATOR_ONLY,
+           answer=passthrough.IssuanceRun, errors=("run_not_found",))
     def get_issuance_run(self, request, caller, region_id, period):
         return self.issuance.get_run(region_id, period)
 
-    @route("GET", "/v1/regions/<region_id>/roster-count", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/roster-count", serves=OPERATOR_ONLY,
+           answer=passthrough.RosterCount)
     def roster_count(self, request, caller, region_id):
         return {"region_id": region_id, "count": self.issuance.roster_count(region_id)}
 
-    @route("GET", "/v1/regions/<region_id>/summary", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/summary", serves=OPERATOR_ONLY,
+           query=schemas.MonthQuery, answer=passthrough.RegionSummary)
     def region_summary(self, request, caller, region_id):
         """A month of the region for funders: households, money redeemed, messages sent."""
         month = load_query(schemas.MonthQuery(), request)["month"]
@@ -69,7 +79,8 @@ class OperatorRoutes:
 
     # -- operator: the books ---------------------------------------------------------------
 
-    @route("GET", "/v1/regions/<region_id>/settlements/<month>.csv", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/settlements/<month>.csv", serves=OPERATOR_ONLY,
+           produces="text/csv")
     def settlement_csv(self, request, caller, region_id, month):
         """What is owed to each restaurant for the month: a CSV file Excel opens as it is."""
         text = self.redemption.settlement_csv(region_id, month)
@@ -77,7 +88,8 @@ class OperatorRoutes:
             "Content-Disposition": f'attachment; filename="settlement-{region_id}-{month}.csv"',
         })
 
-    @route("GET", "/v1/regions/<region_id>/accounts/<period>", serves=OPERATOR_ONLY)
+    @route("GET", "/v1/regions/<region_id>/accounts/<period>", serves=OPERATOR_ONLY,
+           answer=passthrough.Accounts)
     def accounts(self, request, caller, region_id, period):
         """Grants against tickets for one period: balanced or not, and every difference."""
         grants, tickets = ask_at_once(
@@ -87,7 +99,7 @@ class OperatorRoutes:
         return books.compare(grants, tickets)
 
     @route("POST", "/v1/restaurants/<restaurant_id>/statements/<month>/close",
-           serves=OPERATOR_ONLY)
+           serves=OPERATOR_ONLY, answer=schemas.ClosedStatement, errors=("month_not_over",))
     def close_statement(self, request, caller, restaurant_id, month):
         """No void of the month's redemptions after this; closing again changes nothing."""
         closed = self.redemption.close_statement(restaurant_id, month)
@@ -95,15 +107,19 @@ class OperatorRoutes:
 
     # -- operator: restaurants -------------------------------------------------------------
 
-    @route("POST", "/v1/restaurants/<restaurant_id>/approve", serves=OPERATOR_ONLY)
+    @route("POST", "/v1/restaurants/<restaurant_id>/approve", serves=OPERATOR_ONLY,
+           answer=passthrough.Restaurant, errors=("restaurant_status_conflict",))
     def approve_restaurant(self, request, caller, restaurant_id):
         return self.directory.approve_restaurant(restaurant_id)
 
-    @route("POST", "/v1/restaurants/<restaurant_id>/suspend", serves=OPERATOR_ONLY)
+    @route("POST", "/v1/restaurants/<restaurant_id>/suspend", serves=OPERATOR_ONLY,
+           body=schemas.Suspension, answer=passthrough.Restaurant,
+           errors=("restaurant_status_conflict",))
     def suspend_restaurant(self, request, caller, restaurant_id):
         reason = load_body(schemas.Suspension(), request)["reason"]
         return self.directory.suspend_restaurant(restaurant_id, reason)
 
-    @route("POST", "/v1/restaurants/<restaurant_id>/reinstate", serves=OPERATOR_ONLY)
+    @route("POST", "/v1/restaurants/<restaurant_id>/reinstate", serves=OPERATOR_ONLY,
+           answer=passthrough.Restaurant, errors=("restaurant_status_conflict",))
     def reinstate_restaurant(self, request, caller, restaurant_id):
         return self.directory.reinstate_restaurant(restaurant_id)

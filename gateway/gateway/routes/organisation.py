@@ -10,20 +10,23 @@ from werkzeug.wrappers import Response
 
 from shokudo_common.errors import InvalidInput
 
-from gateway import schemas, trail
-from gateway.http import keyed, load_body, load_query, object_body, read_body, route
+from gateway import passthrough, schemas, trail
+from gateway.http import CSV_TYPES, keyed, load_body, load_query, object_body, read_body, route
 from gateway.routes.audiences import ORGANISATION_STAFF
 
 
 class OrganisationRoutes:
-    @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
+           body=passthrough.HouseholdBody, answer=passthrough.Household, status=201,
+           errors=("household_cap_reached", "external_ref_taken"), idempotent=True)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
         return 201, self.enrollment.enrol_household(
             organisation_id, details, **keyed(request, caller),
             accessor=trail.accessor(request, caller, trail.ENROLMENT))
 
-    @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF)
+    @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
+           query=schemas.HouseholdQuery, answer=passthrough.Household(many=True))
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
         return self.enrollment.list_households(
@@ -31,35 +34,41 @@ class OrganisationRoutes:
             accessor=trail.accessor(request, caller, trail.CASELOAD_REVIEW))
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household)
     def get_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.get_household(
             organisation_id, household_id,
             accessor=trail.accessor(request, caller, trail.CASE_REVIEW))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def suspend_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.suspend_household(
             organisation_id, household_id,
             accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def reinstate_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.reinstate_household(
             organisation_id, household_id,
             accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household,
+           errors=("household_status_conflict", "household_withdrawn"))
     def withdraw_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.withdraw_household(
             organisation_id, household_id,
             accessor=trail.accessor(request, caller, trail.STATUS_CHANGE))
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/replace",
-           serves=ORGANISATION_STAFF)
+           serves=ORGANISATION_STAFF, body=passthrough.CardReplacementBody,
+           answer=passthrough.CardReplacement,
+           errors=("household_channel_mismatch", "household_withdrawn", "card_not_found"),
+           idempotent=True)
     def replace_card(self, request, caller, organisation_id, household_id):
         """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
 
@@ -73,7 +82,7 @@ class OrganisationRoutes:
     @route("POST",
            "/v1/organisations/<organisation_id>/households/<household_id>/activation-code",
            serves=ORGANISATION_STAFF, answer=schemas.NewActivationCode,
-           errors=("household_not_found",))
+           errors=("household_not_found", "household_withdrawn", "household_channel_mismatch"))
     def new_activation_code(self, request, caller, organisation_id, household_id):
         """A new code for the household's app (a lost phone): its apps must activate again.
 
@@ -87,8 +96,10 @@ class OrganisationRoutes:
         return schemas.NewActivationCode().dump({**issued, "apps_signed_out": ended})
 
     @route("POST", "/v1/organisations/<organisation_id>/households/import",
-           serves=ORGANISATION_STAFF, query=schemas.ImportQuery, answer=schemas.ImportReport,
-           errors=("import_columns_invalid", "file_not_readable", "file_too_large"))
+           serves=ORGANISATION_STAFF, accepts=CSV_TYPES, query=schemas.ImportQuery,
+           answer=schemas.ImportReport,
+           errors=("import_columns_invalid", "file_not_readable", "file_too_large"),
+           idempotent=True)
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
@@ -112,7 +123,8 @@ class OrganisationRoutes:
 
     # -- organisations: restaurants they trust ---------------------------------------------
 
-    @route("POST", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    @route("POST", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF,
+           body=passthrough.NominationBody, answer=passthrough.Restaurant, status=201)
     def nominate_restaurant(self, request, caller, organisation_id):
         details = object_body(request)
         organisation = self.enrollment.get_organisation(organisation_id)
@@ -122,7 +134,8 @@ class OrganisationRoutes:
                       "organisation_id": organisation_id}
         return 201, self.directory.nominate_restaurant(nomination)
 
-    @route("GET", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF)
+    @route("GET", "/v1/organisations/<organisation_id>/restaurants", serves=ORGANISATION_STAFF,
+           answer=passthrough.Restaurant(many=True))
     def organisation_restaurants(self, request, caller, organisation_id):
         organisation = self.enrollment.get_organisation(organisation_id)
         return self.directory.list_restaurants(organisation["region_id"],
@@ -131,7 +144,7 @@ class OrganisationRoutes:
     # -- organisations: spreadsheets, cards and letters --------------------------------------
 
     @route("GET", "/v1/organisations/<organisation_id>/households.csv",
-           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery)
+           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery, produces="text/csv")
     def export_households(self, request, caller, organisation_id):
         """The organisation's households as a CSV file for Excel, to edit and import again."""
         status = load_query(schemas.HouseholdQuery(), request).get("status")
@@ -142,7 +155,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
            serves=ORGANISATION_STAFF, answer=schemas.OrganisationHousehold, status=201,
-           errors=("card_in_use", "household_withdrawn"))
+           errors=("card_in_use", "household_withdrawn"), idempotent=True)
     def issue_card(self, request, caller, organisation_id, household_id):
         """A first card, or a card instead of the app; after a lost card was blocked, the next."""
         return 201, self.enrollment.issue_card(
@@ -151,7 +164,8 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
            serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
-           errors=("card_not_found", "household_channel_mismatch", "household_withdrawn"))
+           errors=("card_not_found", "household_channel_mismatch", "household_withdrawn"),
+           idempotent=True)
     def block_card(self, request, caller, organisation_id, household_id):
         """A lost card refused at the counter at once, before a new one is issued."""
         reason = load_body(schemas.CardBlockBody(), request)["reason"]
@@ -160,7 +174,7 @@ class OrganisationRoutes:
             accessor=trail.accessor(request, caller, trail.CARD_BLOCK))
 
     @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
-           query=schemas.CardSheetQuery,
+           query=schemas.CardSheetQuery, produces="application/pdf",
            errors=("card_not_found", "household_not_active", "household_channel_mismatch",
                    "no_cards_to_print"))
     def card_sheet(self, request, caller, organisation_id):
@@ -172,7 +186,7 @@ class OrganisationRoutes:
         return document(base64.b64decode(sheet["pdf_base64"]), "application/pdf", "cards.pdf")
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
-           serves=ORGANISATION_STAFF,
+           serves=ORGANISATION_STAFF, produces="application/pdf",
            errors=("household_channel_mismatch", "household_withdrawn"))
     def app_letter(self, request, caller, organisation_id, household_id):
         """A letter (A4 PDF) with a fresh activation code; the code given before stops working.
@@ -214,10 +228,10 @@ class OrganisationRoutes:
         return schemas.UsageAnswer().dump(usage)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/move",
-           serves=ORGANISATION_STAFF, body=schemas.MoveRequest,
+           serves=ORGANISATION_STAFF, body=schemas.MoveRequest, answer=passthrough.Household,
            errors=("household_not_found", "household_cap_reached", "household_withdrawn",
                    "household_already_there", "organisation_other_region",
-                   "external_ref_taken"))
+                   "external_ref_taken"), idempotent=True)
     def move_household(self, request, caller, organisation_id, household_id):
         """The family moved: the household goes to another organisation of the region."""
         move = load_body(schemas.MoveRequest(), request)

@@ -6,7 +6,8 @@ from gateway.http import load_query, route
 
 
 class PublicRoutes:
-    @route("GET", "/v1/regions/<region_id>/restaurants", serves=PUBLIC)
+    @route("GET", "/v1/regions/<region_id>/restaurants", serves=PUBLIC,
+           answer=schemas.PublicRestaurant(many=True))
     def public_restaurants(self, request, caller, region_id):
         restaurants = self.directory.list_restaurants(region_id, status="active")
         return schemas.PublicRestaurant(many=True).dump(restaurants)

@@ -9,7 +9,10 @@ UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
 
 
 class RestaurantRoutes:
-    @route("POST", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_COUNTER)
+    @route("POST", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_COUNTER,
+           body=schemas.RedemptionRequest, answer=schemas.RedemptionAnswer,
+           errors=("restaurant_not_found", "rate_limited", "too_many_failed_lookups"),
+           idempotent=True)
     def redeem(self, request, caller, restaurant_id):
         """A bill paid with a ticket. A decline is an answer for the counter, not an error."""
         bill = with_idempotency_key(request, load_body(schemas.RedemptionRequest(), request))
@@ -22,13 +25,16 @@ class RestaurantRoutes:
             self.throttle.failed_lookup(restaurant_id)
         return schemas.RedemptionAnswer().dump(answer)
 
-    @route("GET", "/v1/restaurants/<restaurant_id>/statements/<month>", serves=RESTAURANT_BOOKS)
+    @route("GET", "/v1/restaurants/<restaurant_id>/statements/<month>", serves=RESTAURANT_BOOKS,
+           answer=schemas.Statement)
     def restaurant_statement(self, request, caller, restaurant_id, month):
         statement = self.redemption.restaurant_statement(restaurant_id, month)
         return schemas.Statement().dump(statement)
 
     @route("POST", "/v1/restaurants/<restaurant_id>/redemptions/<redemption_id>/void",
-           serves=RESTAURANT_COUNTER)
+           serves=RESTAURANT_COUNTER, answer=schemas.VoidAnswer,
+           errors=("redemption_not_found", "already_voided", "statement_closed",
+                   "void_window_closed"), idempotent=True)
     def void_redemption(self, request, caller, restaurant_id, redemption_id):
         """Undo one of the restaurant's own redemptions, within the program's void window."""
         voided = self.redemption.void_redemption(restaurant_id, redemption_id,

@@ -7,7 +7,7 @@ from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema,
 )
 
-from shokudo_common.validation import Id, RegionId, Text
+from shokudo_common.validation import Id, Latitude, Longitude, RegionId, Text
 
 from directory import hours
 from directory.flags import FLAGS
@@ -51,8 +51,8 @@ class RestaurantDetails(Schema):
     name_kana = Text(required=True)
     address = Text(required=True, max_length=300)
     area = Text(load_default="", max_length=100)
-    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
-    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
     phone = fields.String(required=True, validate=validate.Regexp(
         PHONE, error="must be a Japanese phone number such as 03-1234-5678"))
     opening_hours = fields.Nested(OpeningHours, required=True)
@@ -110,9 +110,8 @@ class NearbySearch(Schema):
     """A family looking for somewhere to eat near where it stands."""
 
     region_id = RegionId(required=True)
-    latitude = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
-    longitude = fields.Float(required=True, allow_nan=False,
-                             validate=validate.Range(-180, 180))
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
     radius_m = fields.Integer(strict=True, load_default=2000,
                               validate=validate.Range(1, MAX_RADIUS_M))
     open_now = fields.Boolean(load_default=False)

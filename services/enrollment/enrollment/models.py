@@ -93,7 +93,7 @@ class Card(Base):
     # Why and by whom a card was blocked on its own (lost, no new card yet); a card blocked by
     # a replacement, a withdrawal or a change of channel is explained elsewhere and has none.
     block_reason = Column(String(16))
-    blocked_by = Column(String(80))
+    blocked_by = Column(String(160))
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'blocked')", name="card_status"),
@@ -121,7 +121,7 @@ class CardReplacement(Base):
     reason = Column(String(16), nullable=False)
     # The staff role and what it acts for, as the gateway admitted it (``organisation:<id>``,
     # ``operator``): staff have no personal accounts yet.
-    replaced_by = Column(String(80), nullable=False)
+    replaced_by = Column(String(160), nullable=False)
     replaced_at = Column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (

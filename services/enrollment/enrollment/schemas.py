@@ -13,7 +13,7 @@ from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema,
 )
 
-from shokudo_common.validation import Id, RegionId, Text
+from shokudo_common.validation import Id, Instant, RegionId, Text
 
 from enrollment import domain
 
@@ -148,7 +148,7 @@ class HouseholdFilter(Schema):
 class CardReplacementIn(Schema):
     reason = fields.String(required=True,
                            validate=validate.OneOf(domain.CARD_REPLACEMENT_REASONS))
-    replaced_by = Text(required=True, max_length=80)
+    replaced_by = Text(required=True, max_length=160)
 
 
 class ContactsRequest(Schema):
@@ -196,7 +196,7 @@ class CardReplacementOut(Schema):
 
 class CardBlockIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(domain.CARD_BLOCK_REASONS))
-    blocked_by = Text(required=True, max_length=80)
+    blocked_by = Text(required=True, max_length=160)
 
 
 class CardSheetRequest(Schema):
@@ -228,8 +228,8 @@ class TrailQuery(Schema):
     organisation_id = Id(allow_none=True, load_default=None)
     region_id = RegionId(allow_none=True, load_default=None)
     household_id = Id(allow_none=True, load_default=None)
-    since = fields.AwareDateTime(allow_none=True, load_default=None)
-    until = fields.AwareDateTime(allow_none=True, load_default=None)
+    since = Instant(allow_none=True, load_default=None)
+    until = Instant(allow_none=True, load_default=None)
     after = fields.Integer(strict=True, allow_none=True, load_default=None,
                            validate=validate.Range(min=0))
     limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 500))

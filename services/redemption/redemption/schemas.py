@@ -136,7 +136,7 @@ class ConcernRequest(Schema):
     restaurant_id = Id(required=True)
     redemption_id = Id(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CONCERN_CATEGORIES))
-    note = Text(max_length=MAX_CONCERN_NOTE, required=True)
+    note = Text(max_length=MAX_CONCERN_NOTE, required=True, multiline=True)
     # The gateway's key, already scoped by the caller (``restaurant:<id>:<key>``).
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     load_default=None)

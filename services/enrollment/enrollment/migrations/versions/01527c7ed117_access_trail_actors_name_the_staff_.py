@@ -1,4 +1,4 @@
-"""access trail actors name the staff account
+"""access trail actors, card blocks and replacements name the staff account
 
 Revision ID: 01527c7ed117
 Revises: 5c9a58771b4d
@@ -25,6 +25,14 @@ def upgrade() -> None:
                existing_type=sa.VARCHAR(length=80),
                type_=sa.String(length=160),
                existing_nullable=False)
+    op.alter_column('cards', 'blocked_by',
+               existing_type=sa.VARCHAR(length=80),
+               type_=sa.String(length=160),
+               existing_nullable=True)
+    op.alter_column('card_replacements', 'replaced_by',
+               existing_type=sa.VARCHAR(length=80),
+               type_=sa.String(length=160),
+               existing_nullable=False)
     # ### end Alembic commands ###
 
 
@@ -35,4 +43,12 @@ def downgrade() -> None:
                existing_type=sa.String(length=160),
                type_=sa.VARCHAR(length=80),
                existing_nullable=False)
+    op.alter_column('card_replacements', 'replaced_by',
+               existing_type=sa.String(length=160),
+               type_=sa.VARCHAR(length=80),
+               existing_nullable=False)
+    op.alter_column('cards', 'blocked_by',
+               existing_type=sa.String(length=160),
+               type_=sa.VARCHAR(length=80),
+               existing_nullable=True)
     # ### end Alembic commands ###
