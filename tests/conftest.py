@@ -73,9 +73,10 @@ def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
             # Tests run at any hour; quiet hours have tests of their own (notification's).
             "QUIET_HOURS": "off",
             # Three stacks of up to nine processes share one PostgreSQL of 100 connections:
-            # one kept open per process, up to nine more while a burst needs them.
+            # one kept open per process, up to four more while a burst needs them (a worker
+            # beyond that waits for a connection instead of being refused one).
             "DB_POOL_SIZE": "1",
-            "DB_POOL_OVERFLOW": "9",
+            "DB_POOL_OVERFLOW": "4",
             "RPC_TIMEOUT_SECONDS": "20",
         },
         component_env=component_env or {},

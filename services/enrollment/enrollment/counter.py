@@ -73,17 +73,9 @@ class CounterUpdates:
         """Apply a card_blocked and a card_issued fact at the counter, in one transaction."""
         return self._push("card_replacement", "apply_card_replacement", blocked, issued)
 
-    def card_blocked(self, blocked, region_id):
-        """Apply a card_blocked fact at the counter: a lost card with no new one yet.
-
-        Redemption has no call for a block alone, so the block travels as a replacement whose
-        new card is the blocked card itself: its projections apply the block first and never
-        unblock a card (docs/contracts.md), so the "issue" of a blocked number changes nothing.
-        A call of its own in redemption would say this plainly (docs/known-gaps.md).
-        """
-        itself = {"household_id": blocked["household_id"], "region_id": region_id,
-                  "card_number": blocked["card_number"], "replacement_id": None}
-        return self._push("card_block", "apply_card_replacement", blocked, itself)
+    def card_blocked(self, blocked):
+        """Apply a card_blocked fact at the counter: a lost card with no new one yet."""
+        return self._push("card_block", "apply_card_blocked", blocked)
 
     def _push(self, change, method_name, *facts):
         try:

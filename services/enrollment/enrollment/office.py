@@ -80,8 +80,7 @@ class OfficeEndpoints:
             # Committing the record also leaves no transaction open during the push.
             self._replayed(trail, "household.card_block", [answer], SHOWN_FIELDS)
             blocked = card_blocked(answer["id"], answer["blocked_card_number"])
-            return {**answer, "in_force_at_counter": self.counter.card_blocked(
-                blocked, answer["region_id"])}
+            return {**answer, "in_force_at_counter": self.counter.card_blocked(blocked)}
 
         register = self._register()
         household = register.household(organisation_id, household_id, lock=True)
@@ -93,7 +92,7 @@ class OfficeEndpoints:
         })
         self.db.commit()
 
-        in_force = self.counter.card_blocked(blocked, household.region_id)
+        in_force = self.counter.card_blocked(blocked)
         metrics.count_card_blocked(household.region_id, request["reason"])
         log.info("card blocked", extra={
             "household_id": household.id, "reason": request["reason"],

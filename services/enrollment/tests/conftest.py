@@ -48,8 +48,8 @@ class FakeCounter:
     def card_replacement(self, blocked, issued):
         return self._push("card_replacement", blocked, issued)
 
-    def card_blocked(self, blocked, region_id):
-        return self._push("card_block", blocked, region_id)
+    def card_blocked(self, blocked):
+        return self._push("card_block", blocked)
 
     def _push(self, change, *facts):
         self.pushed.append((change, *facts))

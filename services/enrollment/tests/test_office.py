@@ -157,9 +157,9 @@ def test_a_lost_card_is_blocked_at_the_counter_at_once_and_a_new_one_issued_late
     assert blocked["in_force_at_counter"] is True
     assert blocked["card_number"] is None
     assert blocked["blocked_card_number"] == household["card_number"]
-    [(change, fact, region_id)] = counter.pushed
-    assert (change, fact["card_number"], region_id) == ("card_block", household["card_number"],
-                                                         REGION)
+    [(change, fact)] = counter.pushed
+    assert (change, fact["card_number"], fact["household_id"]) == (
+        "card_block", household["card_number"], household["id"])
     card = session.scalars(select(Card).where(Card.card_number == household["card_number"])).one()
     assert (card.status, card.block_reason, card.blocked_by) == ("blocked", "lost",
                                                                   staff(organisation))

@@ -215,6 +215,17 @@ class RedemptionService(OperationalEndpoints):
         return {"household_id": issued["household_id"],
                 "replacement_id": issued.get("replacement_id")}
 
+    @rpc
+    def apply_card_blocked(self, blocked):
+        """enrollment's card_blocked fact of a lost card with no new one yet, in force at once.
+
+        The same projection as the event, which comes later and then changes nothing.
+        """
+        projections.record_card_blocked(self.db, blocked)
+        self.db.commit()
+        log.info("card block applied at once", extra={"household_id": blocked["household_id"]})
+        return {"household_id": blocked["household_id"]}
+
     # -- projections ----------------------------------------------------------------------
 
     @on_event("issuance", "tickets_issued")

@@ -144,6 +144,17 @@ def test_after_a_replacement_the_old_number_is_refused_and_the_new_one_has_its_b
             answer["balance_yen"]) == ("applied", 2000, 500, 0)
 
 
+def test_a_card_blocked_alone_is_refused_at_once_and_its_event_changes_nothing_after(
+        service, world, restaurant):
+    household_id, card, _ = world.family_with_card()
+    blocked = {"household_id": household_id, "card_number": card, "replacement_id": None}
+
+    service.apply_card_blocked(blocked)
+    world.deliver("on_card_blocked", blocked)
+
+    assert outcome(service.redeem(bill(restaurant, 100, card))) == "unknown_card_or_token"
+
+
 @pytest.mark.parametrize("events_first", [False, True])
 def test_the_replacement_events_and_the_rpc_agree_in_either_order(
         service, world, restaurant, events_first):
