@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PACKAGES := common $(wildcard services/*) gateway
 STAMP := $(VENV)/.installed
 
-.PHONY: venv infra demo demo-keep test lint unit integration clean
+.PHONY: venv infra demo demo-keep test lint unit integration bench bench-tools clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,15 @@ unit: venv
 
 integration: venv infra
 	$(PY) -m pytest -m integration
+
+# Benchmarks (bench/RESULTS.md): minutes of load on every core, so never part of `make test`.
+bench: venv infra bench-tools
+	$(PY) -m bench.run
+
+# wrk drives the load; pgbench (PostgreSQL's client package) is the database's baseline.
+bench-tools:
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
+	@command -v pgbench >/dev/null || apt-get install -y --no-install-recommends postgresql-client
 
 clean:
 	rm -rf $(VENV) var

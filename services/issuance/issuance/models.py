@@ -59,7 +59,11 @@ class RosterHousehold(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
 
-    __table_args__ = (Index("roster_region_status", "region_id", "status"),)
+    # In household order within a region's active households: a run's batches walk it from
+    # where the last one ended (runs.GRANT_NEXT_BATCH), whatever the planner's statistics say.
+    __table_args__ = (
+        Index("roster_region_status_household", "region_id", "status", "household_id"),
+    )
 
 
 class Run(Base):

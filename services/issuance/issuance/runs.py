@@ -5,9 +5,10 @@ together (two replicas' timers, an operator repeating a call, a restart after a 
 turns batch by batch, and each batch sees what the previous ones committed::
 
     open     INSERT run ON CONFLICT (region_id, period) DO NOTHING ───────────────── COMMIT
-    batch    lock run ─ INSERT grants SELECT … roster … ON CONFLICT DO NOTHING RETURNING
+    batch    lock run ─ INSERT grants SELECT … roster after the last batch's household …
+                        ON CONFLICT DO NOTHING RETURNING
                       ─ outbox tickets_issued (that batch) ─ add to the run's totals ─ COMMIT
-             … until a batch finds nobody left …
+             … until a batch finds nobody left, and one more over the whole roster too …
     close    lock run ─ status completed ─ outbox issuance_run_completed ──────────── COMMIT
 
 Nothing relies on the lock for correctness: the unique (household_id, period) on grants keeps
@@ -37,7 +38,11 @@ log = logging.getLogger(__name__)
 
 # Set-based: one statement grants up to a batch of households. The anti-join skips households
 # already granted for the period (by this run's earlier batches, or by a run of another region
-# they belonged to before moving), so a resumed run carries on where it stopped.
+# they belonged to before moving), so a resumed run carries on where it stopped. ``after`` walks
+# the roster in household order (keyset), so that each batch starts where the last one ended
+# instead of probing every household granted so far: with '' the batch looks at the whole roster.
+# (In the anti-join, ``granted.household_id > :after`` follows from the join; said out loud, it
+# lets PostgreSQL start its scan of the grants there too.)
 GRANT_NEXT_BATCH = text("""
     INSERT INTO grants (id, run_id, household_id, organisation_id, region_id, period, amount_yen)
     SELECT gen_random_uuid()::text, :run_id, roster.household_id, roster.organisation_id,
@@ -45,8 +50,10 @@ GRANT_NEXT_BATCH = text("""
       FROM roster
      WHERE roster.region_id = :region_id
        AND roster.status = :active
+       AND roster.household_id > :after
        AND NOT EXISTS (SELECT 1 FROM grants AS granted
                         WHERE granted.household_id = roster.household_id
+                          AND granted.household_id > :after
                           AND granted.period = :period)
      ORDER BY roster.household_id
      LIMIT :batch_size
@@ -54,6 +61,9 @@ GRANT_NEXT_BATCH = text("""
     RETURNING id, household_id, organisation_id
 """)
 
+
+# Every household id sorts after the empty string: a batch after it sees the whole roster.
+START_OF_ROSTER = ""
 
 # One advisory lock per region (hashtext is 32 bits: another region sharing it only waits).
 LOCK_REGION_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
@@ -107,8 +117,15 @@ def open_run(session, program, period, now):
 
 
 def carry_out(session, outbox, run_id, now):
-    """Grant batch after batch until nobody is left, then close the run. Returns the run."""
+    """Grant batch after batch until nobody is left, then close the run. Returns the run.
+
+    The batches walk the roster in household order from where the last one ended. Before
+    closing, one batch looks at the whole roster again: it finds whoever became active behind
+    the walk (a household with a lower id, enrolled while the run was granting), so the run
+    still closes only when a look at every household, under the roster lock, finds nobody.
+    """
     region_id = session.get(Run, run_id).region_id
+    after = START_OF_ROSTER
     while True:
         lock_region_roster(session, region_id)
         run = _lock(session, run_id)
@@ -117,22 +134,26 @@ def carry_out(session, outbox, run_id, now):
             session.commit()
             return run
 
-        grants = _grant_next_batch(session, run)
-        if not grants:
+        grants = _grant_next_batch(session, run, after)
+        if grants:
+            _add_batch(session, outbox, run, grants)
+            after = max(grant.household_id for grant in grants)
+        elif after != START_OF_ROSTER:
+            after = START_OF_ROSTER  # the end of the walk: look at the whole roster once more
+        else:
             _close(session, outbox, run, now)
             return run
-
-        _add_batch(session, outbox, run, grants)
 
 
 def _lock(session, run_id):
     return session.get(Run, run_id, with_for_update=True, populate_existing=True)
 
 
-def _grant_next_batch(session, run):
+def _grant_next_batch(session, run, after):
     return session.execute(GRANT_NEXT_BATCH, {
         "run_id": run.id,
         "region_id": run.region_id,
+        "after": after,
         "period": run.period,
         "amount_yen": run.amount_yen,
         "active": domain.ACTIVE,

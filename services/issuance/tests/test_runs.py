@@ -7,8 +7,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from shokudo_common.errors import InvalidInput, NotFound
+from shokudo_common.testing import outbox_writer
 
 REGION, PERIOD = "hoshizora-ku", "2026-02"
+ORGANISATION = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
 
 
 def granted(database):
@@ -93,6 +95,45 @@ def test_batches_of_at_most_500_announce_every_household_exactly_once(
     grant_ids = {grant["grant_id"] for batch in batches for grant in batch["grants"]}
     assert len(grant_ids) == 1201
     assert (run["households"], run["yen_granted"]) == (1201, 1201 * 3000)
+
+
+class OutboxThatEnrolsBehindTheWalk:
+    """The real outbox writer; while the second batch is staged, a household whose id sorts
+    before every other becomes active (committed at once, on a connection of its own)."""
+
+    LOWEST_ID = "00000000-0000-4000-8000-000000000000"
+
+    def __init__(self, add_households_with_ids):
+        self.writer = outbox_writer()
+        self.enrol = add_households_with_ids
+        self.batches = 0
+
+    def add(self, session, event_type, payload):
+        if event_type == "tickets_issued":
+            self.batches += 1
+            if self.batches == 2:
+                self.enrol([self.LOWEST_ID])
+        return self.writer.add(session, event_type, payload)
+
+
+def test_a_household_that_becomes_active_behind_the_batches_walk_is_granted_before_closing(
+        make_service, program, add_households, database):
+    households = add_households(1201)
+
+    def enrol(ids):
+        with database.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO roster (household_id, region_id, organisation_id, status)"
+                " VALUES (:id, :region, :organisation, 'active')"),
+                [{"id": id_, "region": REGION, "organisation": ORGANISATION} for id_ in ids])
+
+    run = make_service(outbox=OutboxThatEnrolsBehindTheWalk(enrol)).start_run(REGION, PERIOD)
+
+    everyone = [*households, OutboxThatEnrolsBehindTheWalk.LOWEST_ID]
+    assert run["status"] == "completed"
+    assert granted(database)[0] == Counter(everyone)
+    assert announced(database) == Counter(everyone)
+    assert run["households"] == 1202
 
 
 def test_two_runs_started_at_once_grant_each_household_once(
