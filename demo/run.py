@@ -18,7 +18,7 @@ from shokudo_common.client import GatewayClient
 from shokudo_common.devstack import ROOT, InfrastructureMissing, PortInUse, Stack
 from shokudo_common.periods import Period
 
-from demo.accounts import DemoStaff
+from demo.accounts import DEMO_PASSWORD, DemoStaff
 from demo.day import Day
 from demo.loading import load_ward
 from demo.summary import print_summary
@@ -130,6 +130,10 @@ def wait_for(probe, timeout=120):
 
 def keep_running(stack):
     print(f"\nThe platform is running. Gateway: {stack.gateway_url}  (Ctrl-C stops it)")
+    print(f"  API: {stack.gateway_url}/docs  and  {stack.gateway_url}/openapi.json")
+    print(f"  Sign in: POST {stack.gateway_url}/v1/auth/sign-in with "
+          f'{{"login": "demo-operator", "password": "{DEMO_PASSWORD}"}}')
+    print("  (every demo account has that password: .venv/bin/python -m gateway.staff list)")
     try:
         while True:
             time.sleep(3600)

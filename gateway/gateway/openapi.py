@@ -28,6 +28,17 @@ from gateway.http import IDEMPOTENCY_HEADER
 
 TITLE = "Dokodemo Kodomo Shokudo API"
 VERSION = "1"
+# What the reader of the document is told first (the module's docstring is for engineers).
+DESCRIPTION = """\
+The HTTP API of ドコデモこども食堂: children in need eat, free and safely, at partner
+restaurants near them, on a monthly meal ticket their support organisation arranges.
+
+Staff sign in with `POST /v1/auth/sign-in`, a family's app with `POST /v1/app/activate`; both
+answer a bearer token that each route below checks against the roles it serves. Another
+party's id is answered exactly as an unknown one: 404. Every error is
+`application/problem+json` with a stable `code` and the `correlation_id` to quote. Changes
+that may be retried take an `Idempotency-Key` header: the same key again gets the first answer.
+"""
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearer"
 
@@ -155,7 +166,7 @@ def build(routes):
     """The OpenAPI document of ``routes``, as a dict ready for JSON."""
     marshmallow = MarshmallowPlugin()
     document = APISpec(title=TITLE, version=VERSION, openapi_version=OPENAPI_VERSION,
-                       plugins=[marshmallow], info={"description": __doc__})
+                       plugins=[marshmallow], info={"description": DESCRIPTION})
     document.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer",
                                                  "bearerFormat": "JWT"})
     document.components.schema("Problem", schema=schemas.Problem)

@@ -15,6 +15,7 @@ class HouseholdRoutes:
     @route("POST", "/v1/app/me/qr", serves=HOUSEHOLD_ONLY, answer=passthrough.QrToken,
            errors=("household_not_found", "no_ticket"))
     def my_qr_token(self, request, caller):
+        """A QR code for the counter: a signed token for this ticket, good once, for 120 s."""
         return self.redemption.issue_qr_token(caller.household_id)
 
     @route("GET", "/v1/app/me/history", serves=HOUSEHOLD_ONLY, answer=schemas.MyHistory,
