@@ -288,12 +288,17 @@ class CardSheetQuery(Schema):
     household_id = Id()
 
 
-class ImportReason(Schema):
+class Bilingual(Schema):
+    """A message in Japanese, with English alongside."""
+
+    ja = fields.String()
+    en = fields.String()
+
+
+class ImportReason(Bilingual):
     """Why a line was rejected, for one column of the file (None: the whole line)."""
 
     column = fields.String(allow_none=True)
-    ja = fields.String()
-    en = fields.String()
 
 
 class ImportLine(Schema):
@@ -316,7 +321,7 @@ class ImportCap(Schema):
     active_before = fields.Integer()
     active_after = fields.Integer()
     lines_over_cap = fields.Integer()
-    message = fields.Nested(ImportReason(only=("ja", "en")))
+    message = fields.Nested(Bilingual)
 
 
 class ImportReport(Schema):
