@@ -56,7 +56,8 @@ class IssuanceService(OperationalEndpoints):
             index_elements=[Program.region_id], set_=dict(fields, updated_at=func.now()),
         ).returning(Program)
         program = self.db.scalars(upsert, execution_options={"populate_existing": True}).one()
-        # Redemption keeps each region's time zone and void window from this fact.
+        # Redemption keeps each region's time zone, void window and restaurant scope from
+        # this fact.
         self.outbox.add(self.db, "program_updated", domain.program_updated(program))
         self.db.commit()
         log.info("program saved", extra={"region_id": program.region_id})
