@@ -2,8 +2,8 @@
 
 Every caller but the public carries a signed access token (JWT, HS256, valid 15 minutes, got
 by signing in or activating the app, renewed with a refresh token: :mod:`gateway.sessions`)
-naming a role and, for the scoped roles, the one organisation, restaurant or household it acts
-for:
+naming its session (``sid``), a role and, for the scoped roles, the one organisation,
+restaurant or household it acts for:
 
     role           scope claim        may reach
     operator       regions (limited)  everything its routes serve, in its regions if limited
@@ -15,6 +15,10 @@ A route declares the roles it serves; any other role gets 403 ``forbidden_role``
 caller whose path, query or body names another organisation, restaurant or household, or a limited
 operator naming one of another region, gets the very 404 an unknown id gets, so a token never
 tells whether someone else's records exist.
+
+The signature alone does not admit a token: each request also finds its session live in the
+gateway's database (:meth:`gateway.sessions.SessionDesk.check_live`), so that signing out, a
+disabled account, a new password or a household's new activation code ends access at once.
 """
 
 from dataclasses import dataclass
@@ -47,8 +51,7 @@ SCOPED_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
 
 ISSUER = "shokudo-gateway"
 ALGORITHM = "HS256"
-# Short, because an access token cannot be taken back: a revoked session or a disabled account
-# stops at the next refresh, at most this long after.
+# Short, so that a copied token is worth little; its session is checked on every request too.
 TOKEN_LIFETIME = timedelta(minutes=15)
 
 
@@ -64,6 +67,8 @@ class Caller:
     region_ids: tuple = ()
     # The staff account signed in, so that the access trail names a person, not only a role.
     staff_id: str | None = None
+    # The session the token belongs to, checked live on every request.
+    session_id: str | None = None
 
     def scope_claims(self):
         claim = SCOPE_CLAIMS.get(self.role)
@@ -88,6 +93,8 @@ def issue_token(caller, secret, now=None):
         claims["regions"] = list(caller.region_ids)
     if caller.staff_id:
         claims["sub"] = caller.staff_id
+    if caller.session_id:
+        claims["sid"] = caller.session_id
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": int(TOKEN_LIFETIME.total_seconds())}
@@ -101,7 +108,7 @@ def read_token(authorization, secret):
                               "this route needs an Authorization: Bearer <token> header")
     try:
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "iat", "iss", "role"]})
+                            options={"require": ["exp", "iat", "iss", "role", "sid"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("token_expired",
                               "the token has expired; refresh it or sign in again") from None
@@ -130,7 +137,14 @@ def _caller_from(claims):
     staff_id = claims.get("sub")
     if staff_id is not None and (role not in STAFF_ROLES or not isinstance(staff_id, str)):
         raise Unauthenticated("invalid_token", "the token is not valid")
-    return Caller(role, **scope, region_ids=tuple(regions), staff_id=staff_id)
+    # Staff sign in to an account, so their token names it; the app's names its household.
+    if role in STAFF_ROLES and staff_id is None:
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    session_id = claims["sid"]
+    if not isinstance(session_id, str) or not session_id:
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    return Caller(role, **scope, region_ids=tuple(regions), staff_id=staff_id,
+                  session_id=session_id)
 
 
 def admit(caller, serves, named, region_of=None):

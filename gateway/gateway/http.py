@@ -4,9 +4,9 @@ A request goes through the same steps on every route::
 
     werkzeug routing ── OPTIONS? preflight (204) ── no route? problem 404/405
           │
-    JsonRoute ── worker ── size check ── token (401) ── role (403) ── path values (404 / 422)
-          │       ── scope of path, query and body ids (404) ── content type (415) ── the route's
-          │       own body
+    JsonRoute ── worker ── size check ── token and its session (401) ── role (403)
+          │       ── path values (404 / 422) ── scope of path, query and body ids (404)
+          │       ── content type (415) ── the route's own body
           │
     response ── JSON body or problem+json ── X-Correlation-Id, safety headers, CORS, always
 
@@ -425,6 +425,7 @@ def _admitted(service, request, url, serves):
     caller = None
     try:
         caller = service.tokens.caller_of(request)
+        service.sessions.check_live(caller)
         auth.check_role(caller, serves)
     except (errors.Unauthenticated, Forbidden) as refusal:
         _refused(url, caller, refusal.code)

@@ -9,7 +9,9 @@ are the rate limits' counts.
 """
 
 import base64
+import dataclasses
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +25,8 @@ from shokudo_common.errors import NotFound
 from shokudo_common.testing import MigratedDatabase
 
 from gateway import auth, staff
-from gateway.models import Base
+from gateway.models import Base, StaffAccount
+from gateway.models import Session as GatewaySession
 from gateway.service import GatewayService
 from gateway.throttle import RateLimits
 
@@ -507,6 +510,9 @@ def accounts(gateway_database, services):
         def disable(self, login):
             staff.set_disabled(db, login, True)
 
+        def set_password(self, login, password):
+            staff.set_password(db, login, password)
+
     yield Accounts()
     db.close()
 
@@ -542,6 +548,11 @@ class Client:
         return self.request("PUT", path, **kwargs)
 
 
+def _account(name):
+    """The staff account id each staff caller signs in with, the same in every test."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"shokudo-test-account:{name}"))
+
+
 CALLERS = {
     "operator": auth.Caller(auth.OPERATOR),
     "operator_elsewhere": auth.Caller(auth.OPERATOR, region_ids=(OTHER_REGION,)),
@@ -553,18 +564,49 @@ CALLERS = {
     "household_b": auth.Caller(auth.HOUSEHOLD, household_id=HOUSEHOLD_B),
     "other_restaurant": auth.Caller(auth.RESTAURANT, restaurant_id=OTHER_RESTAURANT),
 }
+CALLERS = {name: caller if caller.role == auth.HOUSEHOLD
+           else dataclasses.replace(caller, staff_id=_account(name))
+           for name, caller in CALLERS.items()}
+
+
+def open_session(db, caller):
+    """``caller`` with a live session in the gateway's database, as signing in would leave.
+
+    A staff caller's account is written directly (no password hash worth the time): these
+    tokens are made by the tests, not by signing in.
+    """
+    now = datetime.now(timezone.utc)
+    session = GatewaySession(id=str(uuid.uuid4()), created_at=now,
+                             expires_at=now + timedelta(hours=12))
+    if caller.role == auth.HOUSEHOLD:
+        session.kind, session.household_id = "device", caller.household_id
+    else:
+        if db.get(StaffAccount, caller.staff_id) is None:
+            db.add(StaffAccount(id=caller.staff_id, login=caller.staff_id, password_hash="-",
+                                role=caller.role, organisation_id=caller.organisation_id,
+                                restaurant_id=caller.restaurant_id,
+                                region_ids=list(caller.region_ids)))
+            db.flush()
+        session.kind, session.account_id = "staff", caller.staff_id
+    db.add(session)
+    db.commit()
+    return dataclasses.replace(caller, session_id=session.id)
 
 
 @pytest.fixture
-def token_for():
-    """``token_for("organisation_a")``: a valid token for one of the CALLERS."""
+def token_for(gateway_database, services):
+    """``token_for("organisation_a")``: a valid token for one of the CALLERS, its session live
+    in the gateway's database."""
+    db = gateway_database.make_session()
 
     def make(name, **kwargs):
         if name is None:
             return None
-        return auth.issue_token(CALLERS[name], SECRET, **kwargs)["access_token"]
+        caller = open_session(db, CALLERS[name])
+        return auth.issue_token(caller, SECRET, **kwargs)["access_token"]
 
-    return make
+    yield make
+    db.close()
 
 
 @pytest.fixture
@@ -575,5 +617,6 @@ def ids():
         household_a=HOUSEHOLD_A, household_b=HOUSEHOLD_B, restaurant=RESTAURANT,
         other_restaurant=OTHER_RESTAURANT, unknown=UNKNOWN, activation_code=ACTIVATION_CODE,
         secret=SECRET, other_region=OTHER_REGION, password=PASSWORD,
+        account={name: caller.staff_id for name, caller in CALLERS.items()},
     )
 

@@ -5,8 +5,6 @@ from urllib.parse import quote
 
 import pytest
 
-from gateway import auth
-
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
 
 
@@ -29,11 +27,12 @@ def routes_on_personal_data(ids):
 
 
 @pytest.mark.parametrize("caller, actor", [
-    ("organisation_a", "organisation:aaaaaaaa-0000-4000-8000-000000000001"),
-    ("operator", "operator"),
+    ("organisation_a", "organisation:aaaaaaaa-0000-4000-8000-000000000001:{account}"),
+    ("operator", "operator:{account}"),
 ])
 def test_each_route_on_personal_data_passes_who_why_and_the_staff_s_reason(
         gateway, services, token_for, ids, caller, actor):
+    actor = actor.format(account=ids.account[caller])
     reason = "家庭訪問の前に連絡先を確認"
     for method, path, body, called, purpose in routes_on_personal_data(ids):
         response = gateway.request(method, path, token=token_for(caller), json=body,
@@ -51,7 +50,8 @@ def test_an_import_states_its_purpose_and_no_reason_when_none_is_given(
                  data="管理番号\nA-001\n".encode(), headers={"Content-Type": "text/csv"})
 
     assert services.enrollment.accessors == [("import_households", {
-        "actor": f"organisation:{ids.organisation_a}", "purpose": "spreadsheet_import",
+        "actor": f"organisation:{ids.organisation_a}:{ids.account['organisation_a']}",
+        "purpose": "spreadsheet_import",
         "reason": None})]
 
 
@@ -117,14 +117,14 @@ def test_only_the_operator_reads_a_region_s_trail(gateway, token_for, ids):
     assert answered == [200, 403, 403, 403, 403, 401]
 
 
-def test_a_signed_in_staff_member_is_named_in_the_trail_by_account(gateway, services, ids):
-    staff = auth.Caller(auth.ORGANISATION, organisation_id=ids.organisation_a,
-                        staff_id="5d0c1a9e-1111-4000-8000-00000000000a")
-    token = auth.issue_token(staff, ids.secret)["access_token"]
+def test_a_signed_in_staff_member_is_named_in_the_trail_by_account(
+        gateway, services, accounts, ids):
+    account_id = accounts.create("aoba", "organisation", organisation_id=ids.organisation_a)
+    token = gateway.post("/v1/auth/sign-in", json={"login": "aoba", "password": ids.password}
+                         ).json()["access_token"]
 
     response = gateway.get(f"{households(ids)}/{ids.household_a}", token=token)
 
     assert response.status_code == 200
     [(_, accessor)] = services.enrollment.accessors
-    assert accessor["actor"] == (
-        f"organisation:{ids.organisation_a}:5d0c1a9e-1111-4000-8000-00000000000a")
+    assert accessor["actor"] == f"organisation:{ids.organisation_a}:{account_id}"
