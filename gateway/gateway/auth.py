@@ -28,6 +28,7 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from shokudo_common.errors import Forbidden, NotFound
+from shokudo_common.signing_secrets import checked_secret
 
 from gateway.errors import Unauthenticated
 
@@ -50,6 +51,7 @@ PUBLIC = None
 SCOPED_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
 
 ISSUER = "shokudo-gateway"
+SECRET_KEY = "GATEWAY_TOKEN_SECRET"
 ALGORITHM = "HS256"
 # Short, so that a copied token is worth little; its session is checked on every request too.
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -215,10 +217,12 @@ class TokenDesk:
 
 
 class Tokens(DependencyProvider):
-    """Reads the token secret from config once, at start."""
+    """Reads the token secret from config once, at start, and refuses one anyone could know
+    (:mod:`shokudo_common.signing_secrets`)."""
 
     def setup(self):
-        self.secret = self.container.config["GATEWAY_TOKEN_SECRET"]
+        config = self.container.config
+        self.secret = checked_secret(SECRET_KEY, config.get(SECRET_KEY), config)
 
     def get_dependency(self, worker_ctx):
         return TokenDesk(self.secret)

@@ -28,9 +28,10 @@ from sqlalchemy import select, update
 
 from shokudo_common.clock import SystemClock
 from shokudo_common.db import Database
+from shokudo_common.signing_secrets import checked_secret
 
 from gateway import passwords
-from gateway.auth import HOUSEHOLD, OPERATOR, Caller, TokenDesk
+from gateway.auth import HOUSEHOLD, OPERATOR, SECRET_KEY, Caller, TokenDesk
 from gateway.errors import Unauthenticated
 from gateway.models import RefreshToken, Session, StaffAccount
 from gateway.staff import normalise_login
@@ -286,8 +287,9 @@ class Sessions(Database):
     """The gateway's own database (``DB_URI``), seen through a :class:`SessionDesk`."""
 
     def setup(self):
+        config = self.container.config
+        self.secret = checked_secret(SECRET_KEY, config.get(SECRET_KEY), config)
         super().setup()
-        self.secret = self.container.config["GATEWAY_TOKEN_SECRET"]
 
     def get_dependency(self, worker_ctx):
         return SessionDesk(super().get_dependency(worker_ctx), TokenDesk(self.secret),

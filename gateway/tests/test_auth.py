@@ -1,11 +1,13 @@
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import jwt
 import pytest
 
 from shokudo_common.errors import Forbidden, NotFound
+from shokudo_common.signing_secrets import UnsafeSecret
 
-from gateway import auth
+from gateway import auth, sessions
 from gateway.errors import Unauthenticated
 
 SECRET = "unit-test-secret-long-enough-for-hmac-sha256"
@@ -155,3 +157,27 @@ def test_an_operator_of_every_region_is_never_asked_where_an_id_belongs():
 
     auth.check_scope(auth.Caller(auth.OPERATOR), {"organisation_id": ORGANISATION_B},
                      region_of)
+
+
+@pytest.mark.parametrize("secret", [
+    "REPLACE-WITH-A-LONG-RANDOM-STRING-FOR-ACCESS-TOKENS",
+    "too-short-a-secret",
+    "local-development-token-secret-not-for-production",
+])
+def test_the_gateway_refuses_to_start_with_a_secret_anyone_could_know(secret):
+    for provider in (auth.Tokens(), sessions.Sessions()):
+        provider.container = SimpleNamespace(config={
+            "GATEWAY_TOKEN_SECRET": secret, "DB_URI": "postgresql+psycopg2://nobody@nowhere/x"})
+        with pytest.raises(UnsafeSecret, match="GATEWAY_TOKEN_SECRET"):
+            provider.setup()
+
+
+def test_the_development_default_is_taken_with_the_local_stacks_switch():
+    provider = auth.Tokens()
+    provider.container = SimpleNamespace(config={
+        "GATEWAY_TOKEN_SECRET": "local-development-token-secret-not-for-production",
+        "ALLOW_DEVELOPMENT_SECRETS": "true"})
+
+    provider.setup()
+
+    assert provider.secret == "local-development-token-secret-not-for-production"
