@@ -27,12 +27,13 @@ from shokudo_common.client import GatewayClient
 from shokudo_common.devstack import ROOT, Stack
 
 from privacy_watch import LogPrivacyWatch, demo_households, personal_values
-from support import BrokerUnusable, PrivateRabbit, rows, signed_in
+from support import QR_SECRET, BrokerUnusable, PrivateRabbit, rows, signed_in
 
 # Two runs on one machine (a developer's and CI's, say) keep apart by setting these.
 NAME = os.environ.get("SHOKUDO_IT_NAME", "shokudo_it")
 PORT_BASE = int(os.environ.get("SHOKUDO_IT_PORT_BASE", "18000"))
 VHOST = NAME.replace("_", "-")
+
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
 # Every test client is one address, and some tests try unknown cards on purpose: the limits
 # are out of the way here (gateway/tests check them).
@@ -92,6 +93,7 @@ def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
             "DB_POOL_SIZE": "1",
             "DB_POOL_OVERFLOW": "4",
             "RPC_TIMEOUT_SECONDS": "20",
+            "QR_TOKEN_SECRET": QR_SECRET,
         },
         component_env=component_env or {},
     )
