@@ -9,6 +9,7 @@ errors every route of a kind can answer are added here, from what the route is:
     an id in its path               404 (an unknown id, or another's: said the same way)
     a month in its path, a query    422
     a body                          400 (not JSON), 413 (too large), 415 (wrong type), 422
+    personal data (X-Access-Reason) 422 (the reason is too long or not text)
     an answer from a service        503 (the service is away; Retry-After says when to retry)
 
 and the declared codes add their own status (409 for a conflict, ...). Every error answer is
@@ -27,6 +28,7 @@ from gateway import auth, schemas
 from gateway.errors import PROBLEM_MEDIA_TYPE
 from gateway.http import IDEMPOTENCY_HEADER
 from gateway.sessions import SESSION_CODES
+from gateway.trail import ACCESS_REASON_HEADER
 
 TITLE = "Dokodemo Kodomo Shokudo API"
 VERSION = "1"
@@ -157,6 +159,8 @@ def error_statuses(spec):
     if spec.idempotent:
         add(409, "idempotency_key_reused")
         add(422, "invalid_input")
+    if spec.personal_data:
+        add(422, "invalid_input")
     if spec.accepts:
         add(413, "payload_too_large")
         add(415, "unsupported_media_type")
@@ -226,6 +230,15 @@ def _parameters(spec, converter):
             "schema": converter.field2property(key),
             "description": "The same key again gets the first answer, and the change is made "
                            "once: send it with every request you may have to retry.",
+        })
+    if spec.personal_data:
+        reason = schemas.AccessReasonHeader().fields["reason"]
+        parameters.append({
+            "in": "header", "name": ACCESS_REASON_HEADER, "required": False,
+            "schema": converter.field2property(reason),
+            "description": "Why you open this household's records, kept in the access trail "
+                           "with who and when (up to 200 characters; percent-encode "
+                           "Japanese as UTF-8). Never a name or other personal detail.",
         })
     return parameters
 

@@ -1,10 +1,14 @@
 """The access trail through the gateway: every route on personal data names who (from the
 token), its purpose and the staff's reason; each trail is read only by those it concerns."""
 
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 
+from gateway import auth, trail
+
+CALLER = auth.Caller(auth.OPERATOR, staff_id="5d0c1a9e-1111-4000-8000-00000000000a")
 CALLERS = ("operator", "organisation_a", "organisation_b", "restaurant", "household", None)
 
 
@@ -128,3 +132,10 @@ def test_a_signed_in_staff_member_is_named_in_the_trail_by_account(
     assert response.status_code == 200
     [(_, accessor)] = services.enrollment.accessors
     assert accessor["actor"] == f"organisation:{ids.organisation_a}:{account_id}"
+
+
+def test_only_a_route_declared_on_personal_data_may_build_an_accessor():
+    undeclared = SimpleNamespace(path="/v1/somewhere", headers={}, personal_data=False)
+
+    with pytest.raises(trail.UndeclaredRoute):
+        trail.accessor(undeclared, CALLER, trail.CASE_REVIEW)
