@@ -260,13 +260,15 @@ def test_each_overlay_names_every_secret_key_the_base_uses(overlay):
                 if document["kind"] == "Secret"]
     used = base_secret_keys()
 
-    assert {"amqp-uri", "gateway-token-secret", "qr-token-secret"} <= used
+    assert {"amqp-uri", "gateway-token-secret", "qr-token-secret",
+            "gateway-metrics-token"} <= used
     assert sorted(used - set(secret["stringData"])) == []
 
 
 @by_overlay
 @pytest.mark.parametrize("key, variable", [("gateway-token-secret", "GATEWAY_TOKEN_SECRET"),
-                                           ("qr-token-secret", "QR_TOKEN_SECRET")])
+                                           ("qr-token-secret", "QR_TOKEN_SECRET"),
+                                           ("gateway-metrics-token", "GATEWAY_METRICS_TOKEN")])
 def test_an_overlay_applied_unfilled_has_signing_secrets_the_services_refuse(
         overlay, key, variable):
     rendered = render(overlay)[("Secret", SECRET_NAME)]["stringData"][key]

@@ -1,7 +1,8 @@
 """Signing secrets are checked when a service starts: one that anyone could know stops it.
 
 The gateway signs access tokens (``GATEWAY_TOKEN_SECRET``) and redemption signs QR codes
-(``QR_TOKEN_SECRET``) with HMAC-SHA256. Whoever knows the secret can make a token for any role
+(``QR_TOKEN_SECRET``) with HMAC-SHA256, and Prometheus reads the gateway's metrics with a bearer
+token (``GATEWAY_METRICS_TOKEN``). Whoever knows the secret can make a token for any role
 or any household's ticket, so a service refuses to start with a secret that is
 
     a placeholder          it starts with REPLACE (deploy/k8s's secret.yaml, filled in by hand)
@@ -25,6 +26,7 @@ DEVELOPMENT_DEFAULTS = frozenset({
     "local-development-qr-secret-change-me",
     "compose-local-token-secret-change-me",
     "compose-local-qr-secret-change-me",
+    "compose-local-metrics-token-change-me-with-the-gateway",
 })
 
 _ON = {"1", "true", "yes", "on"}

@@ -21,6 +21,7 @@ gateway's database (:meth:`gateway.sessions.SessionDesk.check_live`), so that si
 disabled account, a new password or a household's new activation code ends access at once.
 """
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -52,6 +53,8 @@ SCOPED_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
 
 ISSUER = "shokudo-gateway"
 SECRET_KEY = "GATEWAY_TOKEN_SECRET"
+# Prometheus's bearer token for /metrics; unset, the metrics are open (local stacks only).
+METRICS_TOKEN_KEY = "GATEWAY_METRICS_TOKEN"
 ALGORITHM = "HS256"
 # Short, so that a copied token is worth little; its session is checked on every request too.
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -203,11 +206,25 @@ def check_declaration(url, serves):
             raise ValueError(f"{url} serves {role} but its path does not name <{claim}>")
 
 
+def check_metrics_token(authorization, expected):
+    """Let Prometheus through to /metrics with ``Authorization: Bearer <expected>``; anyone
+    when no metrics token is configured (a local stack)."""
+    if not expected:
+        return
+    scheme, _, offered = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not offered.strip():
+        raise Unauthenticated("missing_token",
+                              "the metrics need an Authorization: Bearer <metrics token> header")
+    if not hmac.compare_digest(offered.strip().encode("utf-8"), expected.encode("utf-8")):
+        raise Unauthenticated("invalid_token", "the token is not valid")
+
+
 class TokenDesk:
     """What a worker sees: tokens signed and read with this gateway's secret."""
 
-    def __init__(self, secret):
+    def __init__(self, secret, metrics_token=""):
         self._secret = secret
+        self._metrics_token = metrics_token
 
     def caller_of(self, request):
         return read_token(request.headers.get("Authorization"), self._secret)
@@ -215,14 +232,20 @@ class TokenDesk:
     def issue(self, caller):
         return issue_token(caller, self._secret)
 
+    def check_metrics(self, request):
+        check_metrics_token(request.headers.get("Authorization"), self._metrics_token)
+
 
 class Tokens(DependencyProvider):
-    """Reads the token secret from config once, at start, and refuses one anyone could know
-    (:mod:`shokudo_common.signing_secrets`)."""
+    """Reads the token secret and the metrics token from config once, at start, and refuses
+    one anyone could know (:mod:`shokudo_common.signing_secrets`)."""
 
     def setup(self):
         config = self.container.config
         self.secret = checked_secret(SECRET_KEY, config.get(SECRET_KEY), config)
+        metrics_token = str(config.get(METRICS_TOKEN_KEY) or "")
+        self.metrics_token = metrics_token and checked_secret(METRICS_TOKEN_KEY, metrics_token,
+                                                              config)
 
     def get_dependency(self, worker_ctx):
-        return TokenDesk(self.secret)
+        return TokenDesk(self.secret, self.metrics_token)

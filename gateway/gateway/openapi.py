@@ -49,6 +49,8 @@ BEARER = "bearer"
 # The status of each stable code a route may declare; the services raise them.
 CODE_STATUS = {
     "account_disabled": 401,
+    "missing_token": 401,
+    "invalid_token": 401,
     "app_signed_out": 401,
     "password_changed": 401,
     "session_expired": 401,

@@ -482,6 +482,8 @@ def running_gateway(gateway_database):
     port = server._sock.getsockname()[1]
     services.rate_limits = next(extension for extension in container.extensions
                                 if isinstance(extension, RateLimits))
+    services.tokens = next(extension for extension in container.extensions
+                           if isinstance(extension, auth.Tokens))
     yield services, f"http://127.0.0.1:{port}"
     container.stop()
 
