@@ -278,6 +278,15 @@ def test_an_overlay_applied_unfilled_has_signing_secrets_the_services_refuse(
         checked_secret(variable, rendered, {"ALLOW_DEVELOPMENT_SECRETS": True})
 
 
+def test_the_gateway_counts_the_address_the_ingress_saw(objects):
+    settings = objects[("ConfigMap", "shokudo-config")]["data"]
+    gateway = container_of(objects[("Deployment", "gateway")], "gateway")
+
+    assert settings["GATEWAY_TRUSTED_PROXY_HOPS"] == "1"
+    assert {"configMapRef": {"name": "shokudo-config"}} in gateway["envFrom"]
+    assert "GATEWAY_TRUSTED_PROXY_HOPS" not in env_of(gateway)
+
+
 def test_every_configmap_setting_is_read_by_some_component(objects):
     configs = "".join((ROOT / c.config).read_text() for c in COMPONENTS)
     settings = objects[("ConfigMap", "shokudo-config")]["data"]
