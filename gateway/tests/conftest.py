@@ -129,6 +129,11 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def get_household(self, organisation_id, household_id, accessor=None):
         self.accessed("get_household", accessor)
+        return self._find_household(organisation_id, household_id)
+
+    def _find_household(self, organisation_id, household_id):
+        """The lookup every household method makes first, recorded as a get_household call
+        (but not as an access: the method calling it records its own)."""
         self.record("get_household", organisation_id, household_id)
         household = self.households.get(household_id)
         # An organisation only ever sees its own: another's household is simply not found.
@@ -150,7 +155,7 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def _set_status(self, method, organisation_id, household_id, status, accessor):
         self.accessed(method, accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record(method, organisation_id, household_id)
         household["status"] = status
         return household
@@ -158,7 +163,7 @@ class FakeEnrollment(CareEnrollment, Recorder):
     def replace_card(self, organisation_id, household_id, reason, replaced_by, accessor=None,
                      **keyed):
         self.accessed("replace_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("replace_card", organisation_id, household_id, reason, replaced_by, **keyed)
         self._fail_if_asked()
         return {**household, "card_number": "4929111111111116", "in_force_at_counter": True,
@@ -189,27 +194,27 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def app_letter(self, organisation_id, household_id, accessor=None):
         self.accessed("app_letter", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("app_letter", organisation_id, household_id)
         return {"household_id": household["id"], "pdf_base64": "JVBERi0xLjQ="}
 
     def issue_card(self, organisation_id, household_id, accessor=None, **keyed):
         self.accessed("issue_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("issue_card", organisation_id, household_id, **keyed)
         return {**household, "card_number": "4929111111111116"}
 
     def block_card(self, organisation_id, household_id, reason, blocked_by, accessor=None,
                    **keyed):
         self.accessed("block_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("block_card", organisation_id, household_id, reason, blocked_by, **keyed)
         return {**household, "card_number": None, "in_force_at_counter": True,
                 "blocked_card_number": "4929111111111116", "block_reason": reason}
 
     def issue_activation_code(self, organisation_id, household_id, accessor=None):
         self.accessed("issue_activation_code", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("issue_activation_code", organisation_id, household_id)
         return {**household, "activation_code": "NEW2-CODE-4567",
                 "activation_code_expires_at": "2026-06-01T00:00:00+00:00"}
