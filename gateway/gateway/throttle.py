@@ -16,7 +16,9 @@ is refused with 429 and a Retry-After, so that a till guessing numbers is slowed
 pause. Once the window is full, its redemptions are refused (429) until the oldest failure
 leaves the window. Either refusal is ``too_many_failed_lookups``; ``details.rule`` says which
 (``failed_lookup_pause`` or ``failed_lookups``). A pause is a 429 rather than a late answer, so
-that no gateway worker is held asleep for a guesser.
+that no gateway worker is held asleep for a guesser. A used code (``qr_token_already_used``) and
+a code of another ticket (``qr_token_wrong_household``: last month's code at the turn of the
+month, too) were looked up and found, so they are not counted.
 
 A client's address is the gateway socket's peer, unless ``GATEWAY_TRUSTED_PROXY_HOPS`` says how
 many proxies of ours stand in front (an ingress, a load balancer): then it is the address the
