@@ -5,6 +5,9 @@ every service, the gateway and an SMTP sink as separate processes on ports 18000
 to it only through the gateway, the SMTP sink's mailbox and, to check the books, each service's
 own database.
 
+When the run ends, every log of every stack is searched for the personal data of every
+household enrolled in the run and of demo/data (tests/privacy_watch.py): a hit fails the run.
+
 The resilience tests (test_resilience_*.py) kill, stop and restart processes, so they run on
 stacks of their own, started only when one of them asks:
 
@@ -23,12 +26,14 @@ import requests
 from shokudo_common.client import GatewayClient
 from shokudo_common.devstack import ROOT, Stack
 
-from support import BrokerUnusable, PrivateRabbit, signed_in
+from privacy_watch import LogPrivacyWatch, demo_households, personal_values
+from support import QR_SECRET, BrokerUnusable, PrivateRabbit, rows, signed_in
 
 # Two runs on one machine (a developer's and CI's, say) keep apart by setting these.
 NAME = os.environ.get("SHOKUDO_IT_NAME", "shokudo_it")
 PORT_BASE = int(os.environ.get("SHOKUDO_IT_PORT_BASE", "18000"))
 VHOST = NAME.replace("_", "-")
+
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
 # Every test client is one address, and some tests try unknown cards on purpose: the limits
 # are out of the way here (gateway/tests check them).
@@ -40,6 +45,16 @@ GENEROUS_RATE_LIMITS = {
     "GATEWAY_FAILED_LOOKUPS": "100000/minute",
     "GATEWAY_FAILED_LOOKUPS_SLOW_AFTER": "100000",
 }
+
+
+# Every stack of the run reports here; the run fails if any log holds a family's personal data
+# (tests/privacy_watch.py), whichever test wrote it.
+PRIVACY = LogPrivacyWatch(personal_values(demo_households()))
+ENROLLED = "SELECT guardian_name, guardian_name_kana, phone, email, address FROM households"
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(PRIVACY, LogPrivacyWatch.name)
 
 
 def fresh_vhost(name):
@@ -78,10 +93,12 @@ def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
             "DB_POOL_SIZE": "1",
             "DB_POOL_OVERFLOW": "4",
             "RPC_TIMEOUT_SECONDS": "20",
+            "QR_TOKEN_SECRET": QR_SECRET,
         },
         component_env=component_env or {},
     )
     stack.prepare(fresh=True)
+    PRIVACY.started(stack.var_dir / "logs")
     try:
         stack.start(replicas=replicas)
         yield stack
@@ -89,6 +106,7 @@ def running_platform(name, port_base, smtp_port, amqp_uri=None, replicas=None,
         # A service still working through a backlog (notification, after thousands of grants)
         # is killed sooner: the next run starts from fresh databases anyway.
         stack.stop(grace_seconds=5)
+        PRIVACY.stopped(stack.var_dir / "logs", rows(stack, "enrollment", ENROLLED))
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,9 @@ from shokudo_common.periods import Period
 from gateway.staff import AccountError, create_account_at
 
 STAFF_PASSWORD = "integration staff password"
+# Redemption's QR secret in every test stack, so that a test can sign a QR code the counter
+# should refuse (expired, naming another household's ticket) as only a thief with it could.
+QR_SECRET = "end-to-end-tests-qr-secret-not-for-production-0001"
 
 
 def signed_in(stack, gateway, role, **scope):

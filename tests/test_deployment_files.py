@@ -154,6 +154,20 @@ def test_compose_waits_for_each_component_to_be_ready_not_just_alive(compose, co
     assert "/health/ready" in probe
 
 
+def test_prometheus_reads_the_gateway_s_metrics_with_the_gateway_s_metrics_token(compose):
+    [job] = [job for job in yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+             if job["job_name"] == "gateway"]
+    token_file = job["authorization"]["credentials_file"]
+    mounts = dict(volume.split(":")[:2] for volume in compose["prometheus"]["volumes"])
+    default = compose["gateway"]["environment"]["GATEWAY_METRICS_TOKEN"]
+
+    assert job["authorization"]["type"] == "Bearer"
+    assert mounts[f"./deploy/prometheus/{token_file}"] == f"/etc/prometheus/{token_file}"
+    written = (PROMETHEUS.parent / token_file).read_text().strip()
+    assert default == f"${{GATEWAY_METRICS_TOKEN:-{written}}}"
+    assert len(written) >= 32
+
+
 def test_prometheus_gets_its_alert_rules_and_grafana_its_dashboards(compose):
     prometheus_config = yaml.safe_load(PROMETHEUS.read_text())
     mounts = dict(volume.split(":")[:2] for volume in compose["prometheus"]["volumes"])

@@ -19,6 +19,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from shokudo_common.signing_secrets import UnsafeSecret, checked_secret
+
 from test_deployment_files import COMPONENTS, SERVICES, load_migrate_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ BASE = K8S / "base"
 SCHEMAS = K8S / "schemas"
 OVERLAYS = sorted(path.name for path in (K8S / "overlays").iterdir() if path.is_dir())
 KUBERNETES_VERSION = "1.32"
+SECRET_NAME = "shokudo-secrets"
 # Keys CloudNativePG writes into the `<cluster>-app` Secret of each Cluster.
 CNPG_APP_SECRET_KEYS = {"username", "password", "host", "port", "dbname", "uri", "jdbc-uri",
                         "pgpass"}
@@ -218,6 +221,70 @@ def test_every_secret_asked_for_exists(objects):
             asked += [(name, ref["name"], ref["key"]) for ref in workload["spec"]["secretTargetRef"]]
     assert len(asked) >= len(COMPONENTS) + 2 * len(SERVICES)
     assert [a for a in asked if a[2] not in written.get(a[1], ())] == []
+
+
+def base_secret_keys():
+    """Every key of shokudo-secrets the base writes in its template or any object asks for."""
+    documents = [document for path in sorted(BASE.glob("*.yaml"))
+                 for document in yaml.safe_load_all(path.read_text()) if document]
+    keys = set()
+    for document in documents:
+        if document["kind"] == "Secret" and document["metadata"]["name"] == SECRET_NAME:
+            keys |= set(document.get("stringData", {})) | set(document.get("data", {}))
+    for reference in _references(documents):
+        if reference.get("name") == SECRET_NAME and "key" in reference:
+            keys.add(reference["key"])
+    return keys
+
+
+def _references(value):
+    """Every secretKeyRef and secretTargetRef entry anywhere in ``value``."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "secretKeyRef":
+                yield inner
+            elif key == "secretTargetRef":
+                yield from inner
+            else:
+                yield from _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _references(inner)
+
+
+@by_overlay
+def test_each_overlay_names_every_secret_key_the_base_uses(overlay):
+    """An overlay that left a key out would apply the template's value, placeholder and all."""
+    [secret] = [document for document in
+                yaml.safe_load_all((K8S / "overlays" / overlay / "secret.yaml").read_text())
+                if document["kind"] == "Secret"]
+    used = base_secret_keys()
+
+    assert {"amqp-uri", "gateway-token-secret", "qr-token-secret",
+            "gateway-metrics-token"} <= used
+    assert sorted(used - set(secret["stringData"])) == []
+
+
+@by_overlay
+@pytest.mark.parametrize("key, variable", [("gateway-token-secret", "GATEWAY_TOKEN_SECRET"),
+                                           ("qr-token-secret", "QR_TOKEN_SECRET"),
+                                           ("gateway-metrics-token", "GATEWAY_METRICS_TOKEN")])
+def test_an_overlay_applied_unfilled_has_signing_secrets_the_services_refuse(
+        overlay, key, variable):
+    rendered = render(overlay)[("Secret", SECRET_NAME)]["stringData"][key]
+
+    assert rendered.startswith("REPLACE")
+    with pytest.raises(UnsafeSecret):
+        checked_secret(variable, rendered, {"ALLOW_DEVELOPMENT_SECRETS": True})
+
+
+def test_the_gateway_counts_the_address_the_ingress_saw(objects):
+    settings = objects[("ConfigMap", "shokudo-config")]["data"]
+    gateway = container_of(objects[("Deployment", "gateway")], "gateway")
+
+    assert settings["GATEWAY_TRUSTED_PROXY_HOPS"] == "1"
+    assert {"configMapRef": {"name": "shokudo-config"}} in gateway["envFrom"]
+    assert "GATEWAY_TRUSTED_PROXY_HOPS" not in env_of(gateway)
 
 
 def test_every_configmap_setting_is_read_by_some_component(objects):

@@ -7,13 +7,15 @@ demo/data/ (the first lines of each file, in its own encoding), enrolled in a re
 test's own. They are issued tickets, pay by card and by QR code, one bill is voided, and the
 statements and the settlement file are read; then every log line of every process is read
 back, JSON decoded, and searched for each value as typed and as normalised.
+
+This test looks at the logs in the middle of the run; tests/privacy_watch.py looks at every log
+of the whole run, against every household any test enrolled, once the run is over.
 """
 
 import csv
 import io
 import json
 import re
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -25,16 +27,13 @@ from gateway.auth import RESTAURANT
 from gateway.http import ROUTES
 from gateway.service import GatewayService  # noqa: F401 - declares every route in ROUTES
 
+from privacy_watch import personal_values
 from support import current_period, messages_to, wait_until
 
 REGION = "privacy-ku"
 DATA = Path(__file__).resolve().parents[1] / "demo" / "data"
 LINES_PER_FILE = 12
 
-# Columns of the exports, by their Japanese headers.
-NAME, KANA, PHONE, EMAIL, ADDRESS = ("保護者氏名", "保護者氏名（フリガナ）", "電話番号",
-                                     "メールアドレス", "住所")
-CHANNEL = "利用方法"
 
 
 def demo_json(name):
@@ -54,26 +53,6 @@ def rows_of(sheet, encoding):
 
 
 # -- the values that must never show -------------------------------------------------------------
-
-def spellings(value):
-    """A value as typed, and as the platform or a careless log might normalise it."""
-    narrow = unicodedata.normalize("NFKC", value)
-    forms = {value, narrow, narrow.lower(), re.sub(r"\s+", "", narrow),
-             narrow.replace("－", "-").replace("ー", "-")}
-    if re.fullmatch(r"[\d\-‐－ー()\s]+", narrow):
-        forms.add(re.sub(r"\D", "", narrow))  # a phone number as digits only
-    # Short forms (a two-character name without its space) could match by chance.
-    return {form for form in forms if len(form) >= 3}
-
-
-def personal_values(rows):
-    values = set()
-    for row in rows:
-        for column in (NAME, KANA, PHONE, EMAIL, ADDRESS):
-            if row.get(column, "").strip():
-                values |= spellings(row[column].strip())
-    return values
-
 
 def found_in(text, values):
     return sorted(value for value in values if value in text)

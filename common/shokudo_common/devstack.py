@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from shokudo_common import topology
 from shokudo_common.migrations import upgrade
+from shokudo_common.signing_secrets import DEVELOPMENT_SWITCH
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -199,6 +200,9 @@ class Stack:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.smtp_port),
             "PYTHONUNBUFFERED": "1",
+            # A local stack signs with the repository's development secrets
+            # (shokudo_common.signing_secrets); a deployment must set its own.
+            DEVELOPMENT_SWITCH: "true",
         })
         if component.has_database:
             env["DB_URI"] = self.database_uri(component.name)

@@ -5,7 +5,8 @@ every string of the input is checked for characters no field of ours ever needs 
 break things further on: NUL (PostgreSQL refuses it), other control characters, lone
 surrogates (not Unicode, cannot be stored or logged) and the bidirectional controls that make
 text display as something else than it is (Trojan Source). Line breaks and tabs are left to
-each field.
+each field. :class:`Text` (names, addresses, notes) also refuses unassigned, private-use and
+invisible format characters, and takes text that shows nothing as blank.
 """
 
 import re
@@ -84,9 +85,38 @@ def _paths(messages, prefix=""):
     return paths
 
 
+# Letters that display as nothing (Hangul fillers, the blank braille pattern): a "name" made of
+# them looks empty on every screen.
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Format characters text needs: the zero-width joiner inside emoji sequences (and some names).
+# Variation selectors are combining marks (Mn), not format characters, so they pass as well.
+KEPT_FORMAT = frozenset("\u200d")
+
+
 def not_blank(value):
-    if not value.strip():
+    """Refuse text that shows nothing: empty once spaces and invisible characters are gone."""
+    if all(_invisible(character) for character in value):
         raise ValidationError("must not be blank")
+
+
+def _invisible(character):
+    category = unicodedata.category(character)
+    return (character.isspace() or character in INVISIBLE_LETTERS
+            or category in ("Cf", "Mn", "Me", "Cc"))
+
+
+def assigned_and_visible(value):
+    """Refuse characters no one can read or check: unassigned code points and noncharacters
+    (Cn), private use (Co), and invisible format characters (Cf: zero-width space, BOM, word
+    joiner, tag characters...) but the zero-width joiner."""
+    for character in value:
+        category = unicodedata.category(character)
+        if category in ("Cn", "Co"):
+            raise ValidationError(f"must not contain U+{ord(character):04X}, an unassigned, "
+                                  "private-use or non-character code point")
+        if category == "Cf" and character not in KEPT_FORMAT:
+            raise ValidationError(f"must not contain U+{ord(character):04X}, an invisible "
+                                  "format character")
 
 
 def one_line(value):
@@ -96,14 +126,14 @@ def one_line(value):
 
 class Text(fields.String):
     """A non-blank line (or lines, if ``multiline``) of bounded length, surrounding spaces
-    removed, in Unicode NFC.
+    removed, in Unicode NFC, of assigned, visible characters.
 
     NFC makes the same name typed on two systems (a precomposed が or か followed by a
     combining mark) the same text, so that it compares, sorts and counts its length alike.
     """
 
     def __init__(self, max_length=200, multiline=False, **kwargs):
-        validators = [validate.Length(min=1, max=max_length), not_blank]
+        validators = [validate.Length(min=1, max=max_length), not_blank, assigned_and_visible]
         if not multiline:
             validators.append(one_line)
         super().__init__(validate=validators, **kwargs)

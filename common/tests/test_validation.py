@@ -54,6 +54,38 @@ def test_empty_and_whitespace_only_text_is_refused(text):
     assert "name" in refusal({"name": text})
 
 
+@pytest.mark.parametrize("text", [
+    "\u200b", "\ufeff", "\u2060", "\u3164", "\u3164\u3164", " \u200b\u3000", "\u115f\u1160",
+    "\uffa0", "\u2800", "\u200d", "\ufe0f", "\U000e0041\U000e0042",
+])
+def test_text_made_only_of_invisible_characters_is_blank(text):
+    assert "must not be blank" in refusal({"name": text})["name"]
+
+
+@pytest.mark.parametrize("character, kind", [
+    ("\u200b", "format"), ("\ufeff", "format"), ("\u2060", "format"), ("\u00ad", "format"),
+    ("\U000e0041", "format"), ("\U000e007f", "format"), ("\U000e0001", "format"),
+    ("\uffff", "non-character"), ("\ufdd0", "non-character"), ("\U0010fffe", "non-character"),
+    ("\ue000", "private-use"), ("\U000f0000", "private-use"),
+    ("\U000e0080", "unassigned"), ("\u0378", "unassigned"),
+])
+def test_unassigned_private_use_and_format_characters_are_refused_inside_text(character, kind):
+    [message] = refusal({"name": f"山田{character}花子"})["name"]
+
+    assert message.startswith(f"must not contain U+{ord(character):04X}")
+    assert kind in message
+
+
+@pytest.mark.parametrize("text", [
+    "👨\u200d👩\u200d👧",     # a family: emoji joined by zero-width joiners
+    "葛\U000e0100城",          # an ideographic variation selector: the name's own glyph
+    "❤\ufe0f食堂",             # an emoji variation selector
+    "ｶﾞｰﾃﾞﾝ食堂",
+])
+def test_joiners_and_variation_selectors_inside_text_pass(text):
+    assert load(Bill(), {"name": text})["name"] == text
+
+
 def test_text_is_one_line_unless_the_field_says_otherwise():
     assert refusal({"name": "一行目\n二行目"}) == {
         "name": ["must be one line, without line breaks or tabs"]}

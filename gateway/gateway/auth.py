@@ -2,8 +2,8 @@
 
 Every caller but the public carries a signed access token (JWT, HS256, valid 15 minutes, got
 by signing in or activating the app, renewed with a refresh token: :mod:`gateway.sessions`)
-naming a role and, for the scoped roles, the one organisation, restaurant or household it acts
-for:
+naming its session (``sid``), a role and, for the scoped roles, the one organisation,
+restaurant or household it acts for:
 
     role           scope claim        may reach
     operator       regions (limited)  everything its routes serve, in its regions if limited
@@ -15,8 +15,13 @@ A route declares the roles it serves; any other role gets 403 ``forbidden_role``
 caller whose path, query or body names another organisation, restaurant or household, or a limited
 operator naming one of another region, gets the very 404 an unknown id gets, so a token never
 tells whether someone else's records exist.
+
+The signature alone does not admit a token: each request also finds its session live in the
+gateway's database (:meth:`gateway.sessions.SessionDesk.check_live`), so that signing out, a
+disabled account, a new password or a household's new activation code ends access at once.
 """
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +29,7 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from shokudo_common.errors import Forbidden, NotFound
+from shokudo_common.signing_secrets import checked_secret
 
 from gateway.errors import Unauthenticated
 
@@ -46,9 +52,11 @@ PUBLIC = None
 SCOPED_IDS = ("region_id", "organisation_id", "restaurant_id", "household_id")
 
 ISSUER = "shokudo-gateway"
+SECRET_KEY = "GATEWAY_TOKEN_SECRET"
+# Prometheus's bearer token for /metrics; unset, the metrics are open (local stacks only).
+METRICS_TOKEN_KEY = "GATEWAY_METRICS_TOKEN"
 ALGORITHM = "HS256"
-# Short, because an access token cannot be taken back: a revoked session or a disabled account
-# stops at the next refresh, at most this long after.
+# Short, so that a copied token is worth little; its session is checked on every request too.
 TOKEN_LIFETIME = timedelta(minutes=15)
 
 
@@ -64,6 +72,8 @@ class Caller:
     region_ids: tuple = ()
     # The staff account signed in, so that the access trail names a person, not only a role.
     staff_id: str | None = None
+    # The session the token belongs to, checked live on every request.
+    session_id: str | None = None
 
     def scope_claims(self):
         claim = SCOPE_CLAIMS.get(self.role)
@@ -88,6 +98,8 @@ def issue_token(caller, secret, now=None):
         claims["regions"] = list(caller.region_ids)
     if caller.staff_id:
         claims["sub"] = caller.staff_id
+    if caller.session_id:
+        claims["sid"] = caller.session_id
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": int(TOKEN_LIFETIME.total_seconds())}
@@ -101,7 +113,7 @@ def read_token(authorization, secret):
                               "this route needs an Authorization: Bearer <token> header")
     try:
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "iat", "iss", "role"]})
+                            options={"require": ["exp", "iat", "iss", "role", "sid"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("token_expired",
                               "the token has expired; refresh it or sign in again") from None
@@ -130,7 +142,14 @@ def _caller_from(claims):
     staff_id = claims.get("sub")
     if staff_id is not None and (role not in STAFF_ROLES or not isinstance(staff_id, str)):
         raise Unauthenticated("invalid_token", "the token is not valid")
-    return Caller(role, **scope, region_ids=tuple(regions), staff_id=staff_id)
+    # Staff sign in to an account, so their token names it; the app's names its household.
+    if role in STAFF_ROLES and staff_id is None:
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    session_id = claims["sid"]
+    if not isinstance(session_id, str) or not session_id:
+        raise Unauthenticated("invalid_token", "the token is not valid")
+    return Caller(role, **scope, region_ids=tuple(regions), staff_id=staff_id,
+                  session_id=session_id)
 
 
 def admit(caller, serves, named, region_of=None):
@@ -187,11 +206,25 @@ def check_declaration(url, serves):
             raise ValueError(f"{url} serves {role} but its path does not name <{claim}>")
 
 
+def check_metrics_token(authorization, expected):
+    """Let Prometheus through to /metrics with ``Authorization: Bearer <expected>``; anyone
+    when no metrics token is configured (a local stack)."""
+    if not expected:
+        return
+    scheme, _, offered = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not offered.strip():
+        raise Unauthenticated("missing_token",
+                              "the metrics need an Authorization: Bearer <metrics token> header")
+    if not hmac.compare_digest(offered.strip().encode("utf-8"), expected.encode("utf-8")):
+        raise Unauthenticated("invalid_token", "the token is not valid")
+
+
 class TokenDesk:
     """What a worker sees: tokens signed and read with this gateway's secret."""
 
-    def __init__(self, secret):
+    def __init__(self, secret, metrics_token=""):
         self._secret = secret
+        self._metrics_token = metrics_token
 
     def caller_of(self, request):
         return read_token(request.headers.get("Authorization"), self._secret)
@@ -199,12 +232,20 @@ class TokenDesk:
     def issue(self, caller):
         return issue_token(caller, self._secret)
 
+    def check_metrics(self, request):
+        check_metrics_token(request.headers.get("Authorization"), self._metrics_token)
+
 
 class Tokens(DependencyProvider):
-    """Reads the token secret from config once, at start."""
+    """Reads the token secret and the metrics token from config once, at start, and refuses
+    one anyone could know (:mod:`shokudo_common.signing_secrets`)."""
 
     def setup(self):
-        self.secret = self.container.config["GATEWAY_TOKEN_SECRET"]
+        config = self.container.config
+        self.secret = checked_secret(SECRET_KEY, config.get(SECRET_KEY), config)
+        metrics_token = str(config.get(METRICS_TOKEN_KEY) or "")
+        self.metrics_token = metrics_token and checked_secret(METRICS_TOKEN_KEY, metrics_token,
+                                                              config)
 
     def get_dependency(self, worker_ctx):
-        return TokenDesk(self.secret)
+        return TokenDesk(self.secret, self.metrics_token)

@@ -2,7 +2,8 @@
 
 The body is ``application/problem+json``::
 
-    {"type": "urn:shokudo:problem:<code>", "title": "<Code in words>", "status": 422,
+    {"type": "urn:shokudo:problem:<code>", "title": "<English title>",
+     "title_ja": "<日本語の見出し>", "status": 422,
      "detail": "<the sentence for people>", "code": "<code>", "correlation_id": "…",
      "errors": [{"field": "opening_hours.mon.0.opens", "message": "HH:MM"}],   # 422 only
      "details": {…}}                                   # limits, ids, retry hints; may be {}
@@ -21,6 +22,8 @@ from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException
 
 from shokudo_common.errors import ShokudoError
+
+from gateway import problems
 
 # Seconds a client should wait before retrying when a service is away and did not say.
 DEFAULT_RETRY_AFTER_SECONDS = 5
@@ -74,9 +77,11 @@ class Problem:
 
     def body(self, correlation_id):
         """The problem details document, with the request's correlation id."""
+        title, title_ja = problems.titles_of(self.code)
         body = {
             "type": PROBLEM_TYPE_PREFIX + self.code,
-            "title": title_of(self.code),
+            "title": title,
+            "title_ja": title_ja,
             "status": self.status,
             "detail": self.message,
             "code": self.code,
@@ -87,11 +92,6 @@ class Problem:
             body["errors"] = field_errors
         body["details"] = self.details
         return body
-
-
-def title_of(code):
-    """A short title that stays the same for every problem of one code."""
-    return code.replace("_", " ").capitalize()
 
 
 def field_messages(messages, path=()):

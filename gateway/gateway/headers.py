@@ -29,8 +29,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-# What a browser app may send and read beyond the CORS-safelisted headers.
-ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Correlation-Id"
+# What a browser app may send and read beyond the CORS-safelisted headers: each header a route
+# reads (X-Access-Reason: why staff open a household's personal data, gateway.trail).
+ALLOWED_REQUEST_HEADERS = ("Authorization, Content-Type, Idempotency-Key, X-Access-Reason, "
+                           "X-Correlation-Id")
 EXPOSED_HEADERS = f"{CORRELATION_HEADER}, Retry-After, Content-Disposition, WWW-Authenticate"
 PREFLIGHT_MAX_AGE_SECONDS = 600
 

@@ -4,9 +4,9 @@ A request goes through the same steps on every route::
 
     werkzeug routing ── OPTIONS? preflight (204) ── no route? problem 404/405
           │
-    JsonRoute ── worker ── size check ── token (401) ── role (403) ── path values (404 / 422)
-          │       ── scope of path, query and body ids (404) ── content type (415) ── the route's
-          │       own body
+    JsonRoute ── worker ── size check ── token and its session (401) ── role (403)
+          │       ── path values (404 / 422) ── scope of path, query and body ids (404)
+          │       ── unknown query parameters (422) ── content type (415) ── the route's body
           │
     response ── JSON body or problem+json ── X-Correlation-Id, safety headers, CORS, always
 
@@ -37,7 +37,7 @@ from shokudo_common.errors import Forbidden, InvalidInput, NotFound, ShokudoErro
 from shokudo_common.logs import CORRELATION_HEADER, CORRELATION_KEY, new_correlation_id
 from shokudo_common.validation import load
 
-from gateway import auth, errors, schemas
+from gateway import auth, errors, schemas, trail
 from gateway.headers import Cors, secure
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,22 @@ def load_query(schema, request):
     return load(schema, request.args.to_dict())
 
 
+def refuse_unknown_query(request, query):
+    """Refuse (422, by name) a query parameter the route does not read, as an unknown body
+    field is: a misspelt ``?stauts=`` must not quietly answer everything."""
+    schema = query() if isinstance(query, type) else query
+    known = {field.data_key or name for name, field in schema.fields.items()} if schema else set()
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise InvalidInput(
+            "invalid_input", "unknown query parameters: " + ", ".join(map(_printable, unknown)),
+            {"fields": {_printable(name): ["Unknown field."] for name in unknown}})
+
+
+def _printable(name):
+    return name.encode("unicode_escape").decode("ascii")
+
+
 def idempotency_key(request):
     """The client's ``Idempotency-Key`` header, checked (422 if malformed); None if absent."""
     offered = request.headers.get(IDEMPOTENCY_HEADER)
@@ -376,6 +392,8 @@ class RouteSpec:
     idempotent: bool = False
     # The path values checked against the caller's scope (body values are checked too).
     scoped_ids: tuple = ()
+    # Reaches a household's personal data in enrollment: reads X-Access-Reason for the trail.
+    personal_data: bool = False
 
 
 # Every route declared, in the order the modules declared them.
@@ -383,11 +401,14 @@ ROUTES = []
 
 
 def route(method, url, serves, *, body=None, query=None, answer=None, status=200, errors=(),
-          accepts=None, produces="application/json", idempotent=False):
+          accepts=None, produces="application/json", idempotent=False, personal_data=False):
     """Declare a route, the roles it serves (``auth.PUBLIC`` for anyone) and its shapes.
 
     A route that reads a body refuses (415) any other media type than ``accepts``, which is
-    JSON for a route with a ``body`` schema.
+    JSON for a route with a ``body`` schema. A route with ``personal_data`` reaches households'
+    personal data and passes enrollment an accessor (:func:`gateway.trail.accessor`); its
+    ``X-Access-Reason`` header is checked (422) before the route runs, and only such a route
+    may build an accessor.
 
     The decorated method is called as ``handler(self, request, caller, **path_values)`` once
     the caller is admitted and the path values are checked; ``caller`` is None on public
@@ -401,7 +422,7 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
         scoped = tuple(name for name in auth.SCOPED_IDS if f"<{name}>" in url)
         ROUTES.append(RouteSpec(method, url, serves, handler.__name__, summary, body, query,
                                 answer, status, tuple(errors), accepts, produces, idempotent,
-                                scoped))
+                                scoped, personal_data))
 
         @wraps(handler)
         def guarded(self, request, **path):
@@ -412,8 +433,12 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
             values = schemas.parse_path(path)
             if caller is not None:
                 _in_scope(self, request, url, caller, values)
+            refuse_unknown_query(request, query)
             if accepts:
                 check_media_type(request, accepts)
+            request.personal_data = personal_data
+            if personal_data:
+                trail.access_reason(request)
             return handler(self, request, caller, **values)
 
         return JsonRoute.decorator(method, url, expected_exceptions=ShokudoError)(guarded)
@@ -425,6 +450,7 @@ def _admitted(service, request, url, serves):
     caller = None
     try:
         caller = service.tokens.caller_of(request)
+        service.sessions.check_live(caller)
         auth.check_role(caller, serves)
     except (errors.Unauthenticated, Forbidden) as refusal:
         _refused(url, caller, refusal.code)

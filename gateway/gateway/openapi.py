@@ -4,10 +4,12 @@ Nothing about a route is written twice: its path, who it serves, its body, query
 schemas and the stable error codes it can answer come from its ``@route`` declaration. The
 errors every route of a kind can answer are added here, from what the route is:
 
-    a route that needs a token      401 (no, bad or expired token), 403 (role not served)
+    a route that needs a token      401 (no, bad or expired token, or its session ended),
+                                    403 (role not served)
     an id in its path               404 (an unknown id, or another's: said the same way)
     a month in its path, a query    422
     a body                          400 (not JSON), 413 (too large), 415 (wrong type), 422
+    personal data (X-Access-Reason) 422 (the reason is too long or not text)
     an answer from a service        503 (the service is away; Retry-After says when to retry)
 
 and the declared codes add their own status (409 for a conflict, ...). Every error answer is
@@ -25,6 +27,8 @@ from shokudo_common.logs import CORRELATION_HEADER
 from gateway import auth, schemas
 from gateway.errors import PROBLEM_MEDIA_TYPE
 from gateway.http import IDEMPOTENCY_HEADER
+from gateway.sessions import SESSION_CODES
+from gateway.trail import ACCESS_REASON_HEADER
 
 TITLE = "Dokodemo Kodomo Shokudo API"
 VERSION = "1"
@@ -45,6 +49,13 @@ BEARER = "bearer"
 # The status of each stable code a route may declare; the services raise them.
 CODE_STATUS = {
     "account_disabled": 401,
+    "missing_token": 401,
+    "invalid_token": 401,
+    "app_signed_out": 401,
+    "password_changed": 401,
+    "session_expired": 401,
+    "session_revoked": 401,
+    "session_signed_out": 401,
     "invalid_credentials": 401,
     "invalid_refresh_token": 401,
     "refresh_token_reused": 401,
@@ -88,8 +99,9 @@ CODE_STATUS = {
 
 STATUS_MEANING = {
     400: "The body is not plain JSON (`invalid_json`): the detail says why.",
-    401: "No token, or a bad or expired one (`missing_token`, `invalid_token`, "
-         "`token_expired`).",
+    401: "No token, a bad or expired one (`missing_token`, `invalid_token`, `token_expired`), "
+         "or one whose session has ended (signed out, account disabled, password changed, a "
+         "new activation code).",
     403: "The caller's role may not use this route (`forbidden_role`).",
     404: "No such id, or one the caller may not see (said the same way).",
     409: "The request conflicts with the state of things.",
@@ -136,7 +148,7 @@ def error_statuses(spec):
         statuses.setdefault(status, set()).update(codes)
 
     if spec.serves is not auth.PUBLIC:
-        add(401, "missing_token", "invalid_token", "token_expired")
+        add(401, "missing_token", "invalid_token", "token_expired", *SESSION_CODES)
         add(403, "forbidden_role")
     names = path_names(spec.url)
     for name in names:
@@ -148,6 +160,8 @@ def error_statuses(spec):
         add(422, "invalid_input")
     if spec.idempotent:
         add(409, "idempotency_key_reused")
+        add(422, "invalid_input")
+    if spec.personal_data:
         add(422, "invalid_input")
     if spec.accepts:
         add(413, "payload_too_large")
@@ -218,6 +232,15 @@ def _parameters(spec, converter):
             "schema": converter.field2property(key),
             "description": "The same key again gets the first answer, and the change is made "
                            "once: send it with every request you may have to retry.",
+        })
+    if spec.personal_data:
+        reason = schemas.AccessReasonHeader().fields["reason"]
+        parameters.append({
+            "in": "header", "name": ACCESS_REASON_HEADER, "required": False,
+            "schema": converter.field2property(reason),
+            "description": "Why you open this household's records, kept in the access trail "
+                           "with who and when (up to 200 characters; percent-encode "
+                           "Japanese as UTF-8). Never a name or other personal detail.",
         })
     return parameters
 

@@ -10,7 +10,7 @@ so a field a service adds later never reaches them by accident.
 import re
 
 from marshmallow import (
-    EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+    INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
 from shokudo_common.errors import InvalidInput
@@ -132,24 +132,15 @@ class IdempotencyHeader(Schema):
 
 
 class MonthQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     month = PeriodText(required=True)
 
 
 class HouseholdQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     # Which statuses exist is enrollment's rule; it names a wrong one.
     status = fields.String(validate=validate.Length(min=1, max=20))
 
 
 class ImportQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     dry_run = fields.Boolean(load_default=False)
 
 
@@ -281,9 +272,6 @@ class CardBlockBody(Schema):
 
 
 class CardSheetQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     # Without it, every active card household of the organisation.
     household_id = Id()
 
@@ -378,9 +366,6 @@ class TrailQuery(Schema):
     """A page of the trail, narrowed by household and time; ``after`` is the last record id
     of the page before."""
 
-    class Meta:
-        unknown = EXCLUDE
-
     household_id = Id()
     since = Instant()
     until = Instant()
@@ -417,9 +402,6 @@ CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety",
 
 
 class UsageQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     period = PeriodText()
     reach_out = fields.Boolean(load_default=False)
 
@@ -454,9 +436,6 @@ class MoveRequest(Schema):
 
 
 class ConcernQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     status = fields.String(validate=validate.OneOf(("open", "acknowledged", "closed")))
 
 
@@ -492,9 +471,6 @@ class RestaurantConcern(Schema):
 
 
 class DayQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     date = fields.Date()
 
 
@@ -582,9 +558,6 @@ class FlagList(fields.String):
 class NearbyQuery(Schema):
     """``?lat=35.70&lon=139.70&radius_m=1500&open_now=true&q=みどり&flags=allergy_menu``."""
 
-    class Meta:
-        unknown = EXCLUDE
-
     lat = Latitude(required=True)
     lon = Longitude(required=True)
     radius_m = fields.Integer(validate=validate.Range(1, 20_000),
@@ -626,7 +599,10 @@ class Problem(Schema):
         unknown = INCLUDE
 
     type = fields.String(required=True, metadata={"example": "urn:shokudo:problem:invalid_input"})
-    title = fields.String(required=True)
+    title = fields.String(required=True, metadata={"description": "the code in English words"})
+    title_ja = fields.String(required=True, metadata={
+        "description": "the code in Japanese words (見出し), shown first to people",
+        "example": "入力内容に誤りがあります"})
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
     code = fields.String(required=True, metadata={"description": "stable; act on this"})

@@ -3,7 +3,7 @@
     python -m gateway.staff create --login LOGIN --role operator [--region REGION ...]
     python -m gateway.staff create --login LOGIN --role organisation --organisation-id ID
     python -m gateway.staff create --login LOGIN --role restaurant --restaurant-id ID
-    python -m gateway.staff set-password --login LOGIN
+    python -m gateway.staff set-password --login LOGIN   (ends its sessions too)
     python -m gateway.staff disable --login LOGIN      (ends its sessions too)
     python -m gateway.staff enable --login LOGIN
     python -m gateway.staff list
@@ -106,7 +106,10 @@ def create_account_at(db_uri, login, password, role, **scope):
 
 
 def set_password(db, login, password):
-    _account(db, login).password_hash = _hashed(password)
+    """A new password; every session of the account ends, as the old password may be known."""
+    account = _account(db, login)
+    account.password_hash = _hashed(password)
+    _end_sessions(db, account, "password_changed")
     db.commit()
 
 
@@ -115,10 +118,15 @@ def set_disabled(db, login, disabled):
     account = _account(db, login)
     account.disabled = disabled
     if disabled:
-        db.execute(update(Session)
-                   .where(Session.account_id == account.id, Session.revoked_at.is_(None))
-                   .values(revoked_at=func.now(), revoked_reason="account_disabled"))
+        _end_sessions(db, account, "account_disabled")
     db.commit()
+
+
+def _end_sessions(db, account, reason):
+    # Its access tokens are refused at their next request (gateway.sessions.check_live).
+    db.execute(update(Session)
+               .where(Session.account_id == account.id, Session.revoked_at.is_(None))
+               .values(revoked_at=func.now(), revoked_reason=reason))
 
 
 def list_accounts(db):
@@ -164,7 +172,8 @@ def parser():
     create.add_argument("--region", action="append", default=[], dest="regions",
                         help="operators only, repeatable: the regions it may act in")
 
-    for name, text in (("set-password", "a new password (same sources as create)"),
+    for name, text in (("set-password", "a new password (same sources as create); ends its "
+                        "sessions"),
                        ("disable", "refuse its sign-ins and end its sessions"),
                        ("enable", "let it sign in again")):
         sub.add_parser(name, help=text).add_argument("--login", required=True)

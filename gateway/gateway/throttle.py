@@ -7,10 +7,18 @@
     redemption_per_restaurant   restaurant         120 per minute     the counter, card lookups
     failed_lookups              restaurant         20 per 10 minutes  card numbers and QR codes
 
-A redemption that declines an unknown card or QR token counts as a failed lookup. Once a
-restaurant has more than ``GATEWAY_FAILED_LOOKUPS_SLOW_AFTER`` of them in the window, each
-further decline is answered only after ``GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS``; once the window
-is full, its redemptions are refused (429) until the oldest failure leaves the window.
+A redemption declined because its card or QR code could not be looked up counts as a failed
+lookup (:data:`FAILED_LOOKUPS`: a card number whose check digit is wrong, a QR token that is not
+ours, expired, or a card or token nobody has). Once a restaurant has more than
+``GATEWAY_FAILED_LOOKUPS_SLOW_AFTER`` of them in the window, each further failure makes it
+pause: its next redemption within ``GATEWAY_FAILED_LOOKUPS_DELAY_SECONDS`` (whole seconds)
+is refused with 429 and a Retry-After, so that a till guessing numbers is slowed to one try per
+pause. Once the window is full, its redemptions are refused (429) until the oldest failure
+leaves the window. Either refusal is ``too_many_failed_lookups``; ``details.rule`` says which
+(``failed_lookup_pause`` or ``failed_lookups``). A pause is a 429 rather than a late answer, so
+that no gateway worker is held asleep for a guesser. A used code (``qr_token_already_used``) and
+a code of another ticket (``qr_token_wrong_household``: last month's code at the turn of the
+month, too) were looked up and found, so they are not counted.
 
 A client's address is the gateway socket's peer, unless ``GATEWAY_TRUSTED_PROXY_HOPS`` says how
 many proxies of ours stand in front (an ingress, a load balancer): then it is the address the
@@ -25,8 +33,7 @@ between replicas, as production should (the ``redis`` package is installed for i
 import math
 import time
 
-import eventlet
-from limits import parse_many
+from limits import RateLimitItemPerSecond, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from nameko.extensions import DependencyProvider
@@ -42,9 +49,14 @@ DEFAULT_RULES = {
     "failed_lookups": "20/10 minutes",
 }
 
+# Redemption's declines (docs/contracts.md) that say a card or QR code could not be looked up.
+FAILED_LOOKUPS = frozenset({"card_number_invalid", "qr_token_invalid", "qr_token_expired",
+                            "unknown_card_or_token"})
+PAUSE_RULE = "failed_lookup_pause"
+
 THROTTLED = Counter(
     "shokudo_gateway_throttled_total",
-    "Requests refused (429) or slowed by a rate limit, by rule and what happened",
+    "Requests refused (429) by a rate limit, or pauses started, by rule and what happened",
     ["rule", "action"],
 )
 
@@ -56,8 +68,9 @@ class Throttle:
         self.limiter = limiter
         self.rules = rules
         self.slow_after = slow_after
-        self.delay_seconds = delay_seconds
         self.proxy_hops = proxy_hops
+        # One redemption per pause, once past slow_after failures.
+        self.pause = RateLimitItemPerSecond(1, max(1, math.ceil(delay_seconds)))
 
     def client_address(self, request):
         return client_address(request, self.proxy_hops)
@@ -72,26 +85,33 @@ class Throttle:
                     {"rule": rule, "retry_after_seconds": self._wait(limit, rule, key)})
 
     def refuse_after_failed_lookups(self, restaurant_id):
-        """Refuse a restaurant whose failed card and QR lookups have filled the window."""
+        """Refuse a restaurant whose failed card and QR lookups have filled the window, or
+        that must still pause after its last one."""
         for limit in self.rules["failed_lookups"]:
             if not self.limiter.test(limit, "failed_lookups", restaurant_id):
-                THROTTLED.labels("failed_lookups", "refused").inc()
-                raise TooManyRequests(
-                    "too_many_failed_lookups",
-                    "too many unknown cards or QR codes from this restaurant; wait before "
-                    "trying again",
-                    {"rule": "failed_lookups",
-                     "retry_after_seconds": self._wait(limit, "failed_lookups", restaurant_id)})
+                self._refuse_lookups("failed_lookups", limit, restaurant_id)
+        if not self.limiter.test(self.pause, PAUSE_RULE, restaurant_id):
+            self._refuse_lookups(PAUSE_RULE, self.pause, restaurant_id)
 
-    def failed_lookup(self, restaurant_id):
-        """Count a failed lookup; beyond the first few, the answer waits a little."""
+    def _refuse_lookups(self, rule, limit, restaurant_id):
+        THROTTLED.labels(rule, "refused").inc()
+        raise TooManyRequests(
+            "too_many_failed_lookups",
+            "too many unknown cards or QR codes from this restaurant; wait before trying again",
+            {"rule": rule, "retry_after_seconds": self._wait(limit, rule, restaurant_id)})
+
+    def lookup_answered(self, restaurant_id, reason):
+        """Count a redemption declined for a failed lookup; past the first few, start a pause."""
+        if reason not in FAILED_LOOKUPS:
+            return
+        failures = 0
         for limit in self.rules["failed_lookups"]:
             self.limiter.hit(limit, "failed_lookups", restaurant_id)
             stats = self.limiter.get_window_stats(limit, "failed_lookups", restaurant_id)
-            if limit.amount - stats.remaining > self.slow_after:
-                THROTTLED.labels("failed_lookups", "slowed").inc()
-                eventlet.sleep(self.delay_seconds)
-                return
+            failures = max(failures, limit.amount - stats.remaining)
+        if failures > self.slow_after:
+            THROTTLED.labels(PAUSE_RULE, "paused").inc()
+            self.limiter.hit(self.pause, PAUSE_RULE, restaurant_id)
 
     def _wait(self, limit, *key):
         reset_at = self.limiter.get_window_stats(limit, *key).reset_time

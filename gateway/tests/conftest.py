@@ -9,7 +9,9 @@ are the rate limits' counts.
 """
 
 import base64
+import dataclasses
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +25,8 @@ from shokudo_common.errors import NotFound
 from shokudo_common.testing import MigratedDatabase
 
 from gateway import auth, staff
-from gateway.models import Base
+from gateway.models import Base, StaffAccount
+from gateway.models import Session as GatewaySession
 from gateway.service import GatewayService
 from gateway.throttle import RateLimits
 
@@ -42,7 +45,7 @@ RATE_LIMITS = {
     "failed_lookups": "4/10 minutes",
 }
 FAILED_LOOKUPS_SLOW_AFTER = 2
-FAILED_LOOKUPS_DELAY_SECONDS = 0.5
+FAILED_LOOKUPS_DELAY_SECONDS = 1
 
 REGION = "hoshizora-ku"
 ORGANISATION_A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -126,6 +129,11 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def get_household(self, organisation_id, household_id, accessor=None):
         self.accessed("get_household", accessor)
+        return self._find_household(organisation_id, household_id)
+
+    def _find_household(self, organisation_id, household_id):
+        """The lookup every household method makes first, recorded as a get_household call
+        (but not as an access: the method calling it records its own)."""
         self.record("get_household", organisation_id, household_id)
         household = self.households.get(household_id)
         # An organisation only ever sees its own: another's household is simply not found.
@@ -147,7 +155,7 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def _set_status(self, method, organisation_id, household_id, status, accessor):
         self.accessed(method, accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record(method, organisation_id, household_id)
         household["status"] = status
         return household
@@ -155,7 +163,7 @@ class FakeEnrollment(CareEnrollment, Recorder):
     def replace_card(self, organisation_id, household_id, reason, replaced_by, accessor=None,
                      **keyed):
         self.accessed("replace_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("replace_card", organisation_id, household_id, reason, replaced_by, **keyed)
         self._fail_if_asked()
         return {**household, "card_number": "4929111111111116", "in_force_at_counter": True,
@@ -186,27 +194,27 @@ class FakeEnrollment(CareEnrollment, Recorder):
 
     def app_letter(self, organisation_id, household_id, accessor=None):
         self.accessed("app_letter", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("app_letter", organisation_id, household_id)
         return {"household_id": household["id"], "pdf_base64": "JVBERi0xLjQ="}
 
     def issue_card(self, organisation_id, household_id, accessor=None, **keyed):
         self.accessed("issue_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("issue_card", organisation_id, household_id, **keyed)
         return {**household, "card_number": "4929111111111116"}
 
     def block_card(self, organisation_id, household_id, reason, blocked_by, accessor=None,
                    **keyed):
         self.accessed("block_card", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("block_card", organisation_id, household_id, reason, blocked_by, **keyed)
         return {**household, "card_number": None, "in_force_at_counter": True,
                 "blocked_card_number": "4929111111111116", "block_reason": reason}
 
     def issue_activation_code(self, organisation_id, household_id, accessor=None):
         self.accessed("issue_activation_code", accessor)
-        household = self.get_household(organisation_id, household_id)
+        household = self._find_household(organisation_id, household_id)
         self.record("issue_activation_code", organisation_id, household_id)
         return {**household, "activation_code": "NEW2-CODE-4567",
                 "activation_code_expires_at": "2026-06-01T00:00:00+00:00"}
@@ -479,6 +487,8 @@ def running_gateway(gateway_database):
     port = server._sock.getsockname()[1]
     services.rate_limits = next(extension for extension in container.extensions
                                 if isinstance(extension, RateLimits))
+    services.tokens = next(extension for extension in container.extensions
+                           if isinstance(extension, auth.Tokens))
     yield services, f"http://127.0.0.1:{port}"
     container.stop()
 
@@ -506,6 +516,9 @@ def accounts(gateway_database, services):
 
         def disable(self, login):
             staff.set_disabled(db, login, True)
+
+        def set_password(self, login, password):
+            staff.set_password(db, login, password)
 
     yield Accounts()
     db.close()
@@ -542,6 +555,11 @@ class Client:
         return self.request("PUT", path, **kwargs)
 
 
+def _account(name):
+    """The staff account id each staff caller signs in with, the same in every test."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"shokudo-test-account:{name}"))
+
+
 CALLERS = {
     "operator": auth.Caller(auth.OPERATOR),
     "operator_elsewhere": auth.Caller(auth.OPERATOR, region_ids=(OTHER_REGION,)),
@@ -553,18 +571,49 @@ CALLERS = {
     "household_b": auth.Caller(auth.HOUSEHOLD, household_id=HOUSEHOLD_B),
     "other_restaurant": auth.Caller(auth.RESTAURANT, restaurant_id=OTHER_RESTAURANT),
 }
+CALLERS = {name: caller if caller.role == auth.HOUSEHOLD
+           else dataclasses.replace(caller, staff_id=_account(name))
+           for name, caller in CALLERS.items()}
+
+
+def open_session(db, caller):
+    """``caller`` with a live session in the gateway's database, as signing in would leave.
+
+    A staff caller's account is written directly (no password hash worth the time): these
+    tokens are made by the tests, not by signing in.
+    """
+    now = datetime.now(timezone.utc)
+    session = GatewaySession(id=str(uuid.uuid4()), created_at=now,
+                             expires_at=now + timedelta(hours=12))
+    if caller.role == auth.HOUSEHOLD:
+        session.kind, session.household_id = "device", caller.household_id
+    else:
+        if db.get(StaffAccount, caller.staff_id) is None:
+            db.add(StaffAccount(id=caller.staff_id, login=caller.staff_id, password_hash="-",
+                                role=caller.role, organisation_id=caller.organisation_id,
+                                restaurant_id=caller.restaurant_id,
+                                region_ids=list(caller.region_ids)))
+            db.flush()
+        session.kind, session.account_id = "staff", caller.staff_id
+    db.add(session)
+    db.commit()
+    return dataclasses.replace(caller, session_id=session.id)
 
 
 @pytest.fixture
-def token_for():
-    """``token_for("organisation_a")``: a valid token for one of the CALLERS."""
+def token_for(gateway_database, services):
+    """``token_for("organisation_a")``: a valid token for one of the CALLERS, its session live
+    in the gateway's database."""
+    db = gateway_database.make_session()
 
     def make(name, **kwargs):
         if name is None:
             return None
-        return auth.issue_token(CALLERS[name], SECRET, **kwargs)["access_token"]
+        caller = open_session(db, CALLERS[name])
+        return auth.issue_token(caller, SECRET, **kwargs)["access_token"]
 
-    return make
+    yield make
+    db.close()
 
 
 @pytest.fixture
@@ -575,5 +624,6 @@ def ids():
         household_a=HOUSEHOLD_A, household_b=HOUSEHOLD_B, restaurant=RESTAURANT,
         other_restaurant=OTHER_RESTAURANT, unknown=UNKNOWN, activation_code=ACTIVATION_CODE,
         secret=SECRET, other_region=OTHER_REGION, password=PASSWORD,
+        account={name: caller.staff_id for name, caller in CALLERS.items()},
     )
 

@@ -1,11 +1,13 @@
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import jwt
 import pytest
 
 from shokudo_common.errors import Forbidden, NotFound
+from shokudo_common.signing_secrets import UnsafeSecret
 
-from gateway import auth
+from gateway import auth, sessions
 from gateway.errors import Unauthenticated
 
 SECRET = "unit-test-secret-long-enough-for-hmac-sha256"
@@ -14,19 +16,24 @@ ORGANISATION_B = "bbbbbbbb-0000-4000-8000-000000000002"
 ORGANISATION_STAFF = (auth.OPERATOR, auth.ORGANISATION)
 
 
+SESSION = "0f0e0d0c-0000-4000-8000-00000000000s"
+STAFF = "5d0c1a9e-1111-4000-8000-00000000000a"
+
+
 def bearer(caller, secret=SECRET, now=None):
     return "Bearer " + auth.issue_token(caller, secret, now=now)["access_token"]
 
 
 def test_a_token_names_the_role_and_the_one_organisation_it_acts_for():
-    staff = auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A)
+    staff = auth.Caller(auth.ORGANISATION, organisation_id=ORGANISATION_A, staff_id=STAFF,
+                        session_id=SESSION)
 
     assert auth.read_token(bearer(staff), SECRET) == staff
 
 
 def test_an_access_token_lasts_fifteen_minutes():
     issued = datetime.now(timezone.utc) - timedelta(minutes=16)
-    operator = auth.Caller(auth.OPERATOR)
+    operator = auth.Caller(auth.OPERATOR, staff_id=STAFF, session_id=SESSION)
 
     assert auth.issue_token(operator, SECRET)["expires_in"] == 15 * 60
     with pytest.raises(Unauthenticated) as raised:
@@ -35,8 +42,9 @@ def test_an_access_token_lasts_fifteen_minutes():
 
 
 def test_an_operator_token_carries_its_region_limit():
-    limited = auth.Caller(auth.OPERATOR, region_ids=("hoshizora-ku", "tsukimi-ku"))
-    everywhere = auth.Caller(auth.OPERATOR)
+    limited = auth.Caller(auth.OPERATOR, region_ids=("hoshizora-ku", "tsukimi-ku"),
+                          staff_id=STAFF, session_id=SESSION)
+    everywhere = auth.Caller(auth.OPERATOR, staff_id=STAFF, session_id=SESSION)
 
     assert auth.read_token(bearer(limited), SECRET) == limited
     assert auth.read_token(bearer(everywhere), SECRET).region_ids == ()
@@ -52,7 +60,7 @@ def test_no_bearer_token_is_unauthenticated(header):
 
 
 def test_a_token_signed_with_another_secret_or_tampered_with_is_refused():
-    operator = auth.Caller(auth.OPERATOR)
+    operator = auth.Caller(auth.OPERATOR, staff_id=STAFF, session_id=SESSION)
     forged = bearer(operator, secret="someone-elses-secret-that-is-also-32-bytes")
     header, claims, signature = bearer(operator).split(".")
 
@@ -68,11 +76,14 @@ def test_a_token_signed_with_another_secret_or_tampered_with_is_refused():
     {"role": "household", "household_id": 42},
     {"role": "operator", "regions": "hoshizora-ku"},
     {"role": "organisation", "organisation_id": ORGANISATION_A, "regions": ["hoshizora-ku"]},
+    {"role": "operator", "sub": STAFF, "sid": None},              # no session
+    {"role": "operator", "sid": SESSION, "sub": None},            # staff without an account
+    {"role": "household", "household_id": ORGANISATION_A, "sid": 7, "sub": None},
 ])
 def test_a_signed_token_with_a_role_that_cannot_be_scoped_is_refused(claims):
     now = datetime.now(timezone.utc)
     token = jwt.encode({"iss": auth.ISSUER, "iat": now, "exp": now + timedelta(hours=1),
-                        **claims}, SECRET, algorithm="HS256")
+                        "sid": SESSION, "sub": STAFF, **claims}, SECRET, algorithm="HS256")
 
     with pytest.raises(Unauthenticated):
         auth.read_token(f"Bearer {token}", SECRET)
@@ -146,3 +157,27 @@ def test_an_operator_of_every_region_is_never_asked_where_an_id_belongs():
 
     auth.check_scope(auth.Caller(auth.OPERATOR), {"organisation_id": ORGANISATION_B},
                      region_of)
+
+
+@pytest.mark.parametrize("secret", [
+    "REPLACE-WITH-A-LONG-RANDOM-STRING-FOR-ACCESS-TOKENS",
+    "too-short-a-secret",
+    "local-development-token-secret-not-for-production",
+])
+def test_the_gateway_refuses_to_start_with_a_secret_anyone_could_know(secret):
+    for provider in (auth.Tokens(), sessions.Sessions()):
+        provider.container = SimpleNamespace(config={
+            "GATEWAY_TOKEN_SECRET": secret, "DB_URI": "postgresql+psycopg2://nobody@nowhere/x"})
+        with pytest.raises(UnsafeSecret, match="GATEWAY_TOKEN_SECRET"):
+            provider.setup()
+
+
+def test_the_development_default_is_taken_with_the_local_stacks_switch():
+    provider = auth.Tokens()
+    provider.container = SimpleNamespace(config={
+        "GATEWAY_TOKEN_SECRET": "local-development-token-secret-not-for-production",
+        "ALLOW_DEVELOPMENT_SECRETS": "true"})
+
+    provider.setup()
+
+    assert provider.secret == "local-development-token-secret-not-for-production"

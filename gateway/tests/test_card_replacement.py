@@ -35,7 +35,8 @@ def test_the_reason_reaches_enrollment_with_who_asked_from_the_token(
     assert response.json()["in_force_at_counter"] is True
     assert services.enrollment.called("replace_card") == [(
         "replace_card",
-        (ids.organisation_a, ids.household_a, "stolen", f"organisation:{ids.organisation_a}"),
+        (ids.organisation_a, ids.household_a, "stolen",
+         f"organisation:{ids.organisation_a}:{ids.account['organisation_a']}"),
         {"idempotency_key": GENERATED_KEY},
     )]
 
@@ -44,7 +45,7 @@ def test_the_operator_is_recorded_as_the_operator(gateway, services, token_for, 
     replace(gateway, ids, "operator", token_for)
 
     [(_, args, _)] = services.enrollment.called("replace_card")
-    assert args[3] == "operator"
+    assert args[3] == f"operator:{ids.account['operator']}"
 
 
 def test_the_idempotency_key_is_scoped_by_the_caller_and_passed_on(

@@ -156,7 +156,8 @@ def test_the_current_organisation_moves_its_household_with_a_scoped_key(
     assert args == (ids.organisation_a, ids.household_a, ids.organisation_b)
     assert kwargs == {"idempotency_key": f"organisation:{ids.organisation_a}:move-1"}
     assert dict(care.enrollment.accessors)["move_household"] == {
-        "actor": f"organisation:{ids.organisation_a}", "purpose": "household_move",
+        "actor": f"organisation:{ids.organisation_a}:{ids.account['organisation_a']}",
+        "purpose": "household_move",
         "reason": None}
 
 

@@ -9,6 +9,7 @@ from nameko.exceptions import RemoteError, UnknownService
 
 from shokudo_common.errors import Conflict, InvalidInput, Unavailable
 
+from gateway import problems
 from gateway.http import MAX_BODY_BYTES
 
 
@@ -16,7 +17,8 @@ def households_path(ids):
     return f"/v1/organisations/{ids.organisation_a}/households"
 
 
-PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "correlation_id", "details"}
+PROBLEM_MEMBERS = {"type", "title", "title_ja", "status", "detail", "code", "correlation_id",
+                   "details"}
 
 
 def assert_error(response, status, code):
@@ -28,6 +30,7 @@ def assert_error(response, status, code):
     assert body["code"] == code
     assert body["type"] == f"urn:shokudo:problem:{code}"
     assert body["title"] and body["detail"]
+    assert body["title_ja"] == problems.TITLES[code][1]
     assert body["correlation_id"] == response.headers["X-Correlation-Id"] != ""
     return body
 

@@ -110,3 +110,26 @@ def test_a_hostile_month_in_the_query_is_a_422(gateway, services, token_for, ids
 
     assert response.status_code == 422
     assert set(fields_named(response)) == {"month"}
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/v1/regions/{region}/program", {"debug": "1"}),                     # reads no query
+    ("/v1/organisations/{organisation_a}/households", {"stauts": "active"}),  # misspelt
+    ("/v1/organisations/{organisation_a}/households", {"status": "active", "x\u200b": "1"}),
+])
+def test_unknown_query_parameters_are_refused_by_name_before_any_service(
+        gateway, services, token_for, ids, path, params):
+    response = gateway.get(path.format(**vars(ids)), params=params, token=token_for("operator"))
+
+    assert response.status_code == 422
+    unknown = {name.encode("unicode_escape").decode("ascii") for name in params
+               if name != "status"}
+    assert fields_named(response) == {name: "Unknown field." for name in unknown}
+    assert services.enrollment.calls == services.issuance.calls == []
+
+
+def test_known_query_parameters_still_pass(gateway, services, token_for, ids):
+    response = gateway.get(f"/v1/organisations/{ids.organisation_a}/households",
+                           params={"status": "active"}, token=token_for("operator"))
+
+    assert response.status_code == 200

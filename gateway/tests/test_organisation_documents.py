@@ -117,7 +117,8 @@ def test_a_card_block_names_who_asked_from_the_token_and_is_keyed(
     assert response.json()["in_force_at_counter"] is True
     assert enrollment.called("block_card") == [(
         "block_card",
-        (ids.organisation_a, ids.household_a, "stolen", f"organisation:{ids.organisation_a}"),
+        (ids.organisation_a, ids.household_a, "stolen",
+         f"organisation:{ids.organisation_a}:{ids.account['organisation_a']}"),
         {"idempotency_key": GENERATED_KEY},
     )]
 
@@ -163,5 +164,6 @@ def test_each_paper_and_card_route_names_who_and_why_for_the_access_trail(
     gateway.request(method, path, token=token_for("operator"), json={"reason": "lost"},
                     headers={"X-Access-Reason": "card-lost-at-school"})
 
-    assert enrollment.accessors == [(called, {"actor": "operator", "purpose": purpose,
+    assert enrollment.accessors == [(called, {"actor": f"operator:{ids.account['operator']}",
+                                              "purpose": purpose,
                                               "reason": "card-lost-at-school"})]

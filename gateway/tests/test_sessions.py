@@ -229,3 +229,99 @@ def test_another_organisation_cannot_sign_out_a_households_apps(gateway, service
         assert response.status_code == 404
 
     assert refresh(gateway, app["refresh_token"]).status_code == 200
+
+
+# -- an ended session ends its access tokens at once ------------------------------------------
+
+def refused_with(response):
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    return response.json()["code"]
+
+
+def test_signing_out_refuses_the_sessions_access_token_at_once(gateway, accounts, ids):
+    accounts.create("operator", "operator")
+    signed_in = sign_in(gateway, "operator", ids.password).json()
+    assert program(gateway, ids, signed_in["access_token"]).status_code == 200
+
+    gateway.post("/v1/auth/sign-out", json={"refresh_token": signed_in["refresh_token"]})
+
+    assert refused_with(program(gateway, ids, signed_in["access_token"])) == \
+        "session_signed_out"
+
+
+def test_disabling_an_account_refuses_its_access_tokens_at_once(gateway, accounts, ids):
+    accounts.create("operator", "operator")
+    token = sign_in(gateway, "operator", ids.password).json()["access_token"]
+    assert program(gateway, ids, token).status_code == 200
+
+    accounts.disable("operator")
+
+    assert refused_with(program(gateway, ids, token)) == "account_disabled"
+
+
+def test_a_new_password_refuses_the_accounts_access_tokens_at_once(gateway, accounts, ids):
+    accounts.create("operator", "operator")
+    before = sign_in(gateway, "operator", ids.password).json()
+
+    accounts.set_password("operator", "a brand new long password")
+
+    assert refused_with(program(gateway, ids, before["access_token"])) == "password_changed"
+    assert refresh(gateway, before["refresh_token"]).json()["code"] == "invalid_refresh_token"
+    after = sign_in(gateway, "operator", "a brand new long password").json()
+    assert program(gateway, ids, after["access_token"]).status_code == 200
+
+
+def test_a_new_activation_code_refuses_the_old_apps_access_token_at_once(
+        gateway, token_for, ids):
+    app = activate(gateway, ids).json()
+    assert gateway.get("/v1/app/me/ticket", token=app["access_token"]).status_code == 200
+    path = (f"/v1/organisations/{ids.organisation_a}/households/{ids.household_a}"
+            "/activation-code")
+
+    gateway.post(path, token=token_for("organisation_a"))
+
+    assert refused_with(gateway.get("/v1/app/me/ticket", token=app["access_token"])) == \
+        "app_signed_out"
+
+
+def test_a_reused_refresh_token_refuses_the_sessions_access_tokens(gateway, accounts, ids):
+    accounts.create("operator", "operator")
+    first = sign_in(gateway, "operator", ids.password).json()
+    second = refresh(gateway, first["refresh_token"]).json()
+
+    refresh(gateway, first["refresh_token"])
+
+    for token in (first["access_token"], second["access_token"]):
+        assert refused_with(program(gateway, ids, token)) == "session_revoked"
+
+
+def test_a_session_past_its_end_refuses_its_access_token(gateway, gateway_database, accounts,
+                                                          ids):
+    accounts.create("operator", "operator")
+    token = sign_in(gateway, "operator", ids.password).json()["access_token"]
+    with gateway_database.engine.begin() as connection:
+        connection.execute(text("UPDATE sessions SET expires_at = now() - interval '1 second'"))
+
+    assert refused_with(program(gateway, ids, token)) == "session_expired"
+
+
+def test_a_token_naming_a_session_that_is_not_its_own_is_refused(gateway, accounts, ids):
+    """A token signed with the secret but naming another account's session, or none we know."""
+    accounts.create("operator", "operator")
+    own = auth.read_token(
+        "Bearer " + sign_in(gateway, "operator", ids.password).json()["access_token"],
+        ids.secret)
+    strangers = [
+        auth.Caller(auth.OPERATOR, staff_id="5d0c1a9e-1111-4000-8000-00000000000a",
+                    session_id=own.session_id),
+        auth.Caller(auth.OPERATOR, staff_id=own.staff_id,
+                    session_id="5d0c1a9e-2222-4000-8000-00000000000b"),
+        auth.Caller(auth.HOUSEHOLD, household_id=ids.household_a, session_id=own.session_id),
+    ]
+
+    for caller in strangers:
+        token = auth.issue_token(caller, ids.secret)["access_token"]
+        assert refused_with(gateway.get("/v1/app/me/ticket" if caller.household_id else
+                                        f"/v1/regions/{ids.region}/program", token=token)) \
+            == "invalid_token"

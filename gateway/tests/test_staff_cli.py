@@ -1,11 +1,13 @@
 """``python -m gateway.staff``: the operator's accounts, passwords never on the command line."""
 
 import io
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from gateway import staff
-from gateway.models import StaffAccount
+from gateway.models import Session, StaffAccount
 
 ORGANISATION = "aaaaaaaa-0000-4000-8000-000000000001"
 PASSWORD = "a password long enough"
@@ -81,3 +83,20 @@ def test_disable_enable_set_password_and_list(db):
     account = db.query(StaffAccount).one()
     assert not account.disabled and account.password_hash != first_hash
     assert run(db, "list") == "op\toperator\tall regions\tenabled\n"
+
+
+def test_a_new_password_ends_every_session_of_the_account_and_no_other(db):
+    run(db, "create", "--login", "op", "--role", "operator", stdin=PASSWORD)
+    run(db, "create", "--login", "other", "--role", "operator", stdin=PASSWORD)
+    accounts = {account.login: account.id for account in db.query(StaffAccount)}
+    now = datetime.now(timezone.utc)
+    for login in ("op", "op", "other"):
+        db.add(Session(id=str(uuid.uuid4()), kind="staff", account_id=accounts[login],
+                       created_at=now, expires_at=now + timedelta(hours=1)))
+    db.commit()
+
+    run(db, "set-password", "--login", "op", stdin="another long password")
+
+    db.expire_all()
+    ended = {(session.account_id, session.revoked_reason) for session in db.query(Session)}
+    assert ended == {(accounts["op"], "password_changed"), (accounts["other"], None)}

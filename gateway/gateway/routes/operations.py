@@ -37,6 +37,12 @@ class OperationsRoutes:
                               {"checks": checks})
         return HealthAnswer().dump({"status": "ok", "checks": checks})
 
-    @route("GET", "/metrics", serves=PUBLIC, produces="text/plain")
+    @route("GET", "/metrics", serves=PUBLIC, produces="text/plain",
+           errors=("missing_token", "invalid_token"))
     def serve_metrics(self, request, caller):
+        """Prometheus metrics; with ``GATEWAY_METRICS_TOKEN`` set, only for that bearer token.
+
+        The probes above stay open (an orchestrator has no token) and say only up or ready.
+        """
+        self.tokens.check_metrics(request)
         return self.metrics.expose_metrics(request)

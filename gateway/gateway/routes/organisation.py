@@ -18,7 +18,8 @@ from gateway.routes.audiences import ORGANISATION_STAFF
 class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
            body=passthrough.HouseholdBody, answer=passthrough.Household, status=201,
-           errors=("household_cap_reached", "external_ref_taken"), idempotent=True)
+           errors=("household_cap_reached", "external_ref_taken"), idempotent=True,
+           personal_data=True)
     def enrol_household(self, request, caller, organisation_id):
         details = object_body(request)
         return 201, self.enrollment.enrol_household(
@@ -26,7 +27,8 @@ class OrganisationRoutes:
             accessor=trail.accessor(request, caller, trail.ENROLMENT))
 
     @route("GET", "/v1/organisations/<organisation_id>/households", serves=ORGANISATION_STAFF,
-           query=schemas.HouseholdQuery, answer=passthrough.Household(many=True))
+           query=schemas.HouseholdQuery, answer=passthrough.Household(many=True),
+           personal_data=True)
     def list_households(self, request, caller, organisation_id):
         status = load_query(schemas.HouseholdQuery(), request).get("status")
         return self.enrollment.list_households(
@@ -34,7 +36,7 @@ class OrganisationRoutes:
             accessor=trail.accessor(request, caller, trail.CASELOAD_REVIEW))
 
     @route("GET", "/v1/organisations/<organisation_id>/households/<household_id>",
-           serves=ORGANISATION_STAFF, answer=passthrough.Household)
+           serves=ORGANISATION_STAFF, answer=passthrough.Household, personal_data=True)
     def get_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.get_household(
             organisation_id, household_id,
@@ -42,7 +44,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/suspend",
            serves=ORGANISATION_STAFF, answer=passthrough.Household,
-           errors=("household_status_conflict", "household_withdrawn"))
+           errors=("household_status_conflict", "household_withdrawn"), personal_data=True)
     def suspend_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.suspend_household(
             organisation_id, household_id,
@@ -50,7 +52,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/reinstate",
            serves=ORGANISATION_STAFF, answer=passthrough.Household,
-           errors=("household_status_conflict", "household_withdrawn"))
+           errors=("household_status_conflict", "household_withdrawn"), personal_data=True)
     def reinstate_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.reinstate_household(
             organisation_id, household_id,
@@ -58,7 +60,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/withdraw",
            serves=ORGANISATION_STAFF, answer=passthrough.Household,
-           errors=("household_status_conflict", "household_withdrawn"))
+           errors=("household_status_conflict", "household_withdrawn"), personal_data=True)
     def withdraw_household(self, request, caller, organisation_id, household_id):
         return self.enrollment.withdraw_household(
             organisation_id, household_id,
@@ -68,7 +70,7 @@ class OrganisationRoutes:
            serves=ORGANISATION_STAFF, body=passthrough.CardReplacementBody,
            answer=passthrough.CardReplacement,
            errors=("household_channel_mismatch", "household_withdrawn", "card_not_found"),
-           idempotent=True)
+           idempotent=True, personal_data=True)
     def replace_card(self, request, caller, organisation_id, household_id):
         """A lost, stolen or damaged card: blocked, and a new number on the same ticket.
 
@@ -82,7 +84,8 @@ class OrganisationRoutes:
     @route("POST",
            "/v1/organisations/<organisation_id>/households/<household_id>/activation-code",
            serves=ORGANISATION_STAFF, answer=schemas.NewActivationCode,
-           errors=("household_not_found", "household_withdrawn", "household_channel_mismatch"))
+           errors=("household_not_found", "household_withdrawn", "household_channel_mismatch"),
+           personal_data=True)
     def new_activation_code(self, request, caller, organisation_id, household_id):
         """A new code for the household's app (a lost phone): its apps must activate again.
 
@@ -99,7 +102,7 @@ class OrganisationRoutes:
            serves=ORGANISATION_STAFF, accepts=CSV_TYPES, query=schemas.ImportQuery,
            answer=schemas.ImportReport,
            errors=("import_columns_invalid", "file_not_readable", "file_too_large"),
-           idempotent=True)
+           idempotent=True, personal_data=True)
     def import_households(self, request, caller, organisation_id):
         """The organisation's spreadsheet export, byte for byte: enrollment reads its encoding."""
         dry_run = load_query(schemas.ImportQuery(), request)["dry_run"]
@@ -144,7 +147,8 @@ class OrganisationRoutes:
     # -- organisations: spreadsheets, cards and letters --------------------------------------
 
     @route("GET", "/v1/organisations/<organisation_id>/households.csv",
-           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery, produces="text/csv")
+           serves=ORGANISATION_STAFF, query=schemas.HouseholdQuery, produces="text/csv",
+           personal_data=True)
     def export_households(self, request, caller, organisation_id):
         """The organisation's households as a CSV file for Excel, to edit and import again."""
         status = load_query(schemas.HouseholdQuery(), request).get("status")
@@ -155,7 +159,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card",
            serves=ORGANISATION_STAFF, answer=schemas.OrganisationHousehold, status=201,
-           errors=("card_in_use", "household_withdrawn"), idempotent=True)
+           errors=("card_in_use", "household_withdrawn"), idempotent=True, personal_data=True)
     def issue_card(self, request, caller, organisation_id, household_id):
         """A first card, or a card instead of the app; after a lost card was blocked, the next."""
         return 201, self.enrollment.issue_card(
@@ -165,7 +169,7 @@ class OrganisationRoutes:
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/card/block",
            serves=ORGANISATION_STAFF, body=schemas.CardBlockBody, answer=schemas.CardBlockAnswer,
            errors=("card_not_found", "household_channel_mismatch", "household_withdrawn"),
-           idempotent=True)
+           idempotent=True, personal_data=True)
     def block_card(self, request, caller, organisation_id, household_id):
         """A lost card refused at the counter at once, before a new one is issued."""
         reason = load_body(schemas.CardBlockBody(), request)["reason"]
@@ -176,7 +180,7 @@ class OrganisationRoutes:
     @route("GET", "/v1/organisations/<organisation_id>/cards.pdf", serves=ORGANISATION_STAFF,
            query=schemas.CardSheetQuery, produces="application/pdf",
            errors=("card_not_found", "household_not_active", "household_channel_mismatch",
-                   "no_cards_to_print"))
+                   "no_cards_to_print"), personal_data=True)
     def card_sheet(self, request, caller, organisation_id):
         """Cards to print and cut out (A4 PDF): one household's, or every active card's."""
         household_id = load_query(schemas.CardSheetQuery(), request).get("household_id")
@@ -187,7 +191,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/app-letter",
            serves=ORGANISATION_STAFF, produces="application/pdf",
-           errors=("household_channel_mismatch", "household_withdrawn"))
+           errors=("household_channel_mismatch", "household_withdrawn"), personal_data=True)
     def app_letter(self, request, caller, organisation_id, household_id):
         """A letter (A4 PDF) with a fresh activation code; the code given before stops working.
 
@@ -205,7 +209,7 @@ class OrganisationRoutes:
 
     @route("GET", "/v1/organisations/<organisation_id>/usage", serves=ORGANISATION_STAFF,
            query=schemas.UsageQuery, answer=schemas.UsageAnswer,
-           errors=("organisation_not_found",))
+           errors=("organisation_not_found",), personal_data=True)
     def organisation_usage(self, request, caller, organisation_id):
         """Each household's ticket this period: granted, used, left, last use, reach out.
 
@@ -231,7 +235,7 @@ class OrganisationRoutes:
            serves=ORGANISATION_STAFF, body=schemas.MoveRequest, answer=passthrough.Household,
            errors=("household_not_found", "household_cap_reached", "household_withdrawn",
                    "household_already_there", "organisation_other_region",
-                   "external_ref_taken"), idempotent=True)
+                   "external_ref_taken"), idempotent=True, personal_data=True)
     def move_household(self, request, caller, organisation_id, household_id):
         """The family moved: the household goes to another organisation of the region."""
         move = load_body(schemas.MoveRequest(), request)
@@ -241,7 +245,7 @@ class OrganisationRoutes:
 
     @route("GET", "/v1/organisations/<organisation_id>/concerns", serves=ORGANISATION_STAFF,
            query=schemas.ConcernQuery, answer=schemas.OrganisationConcern(many=True),
-           errors=("organisation_not_found",))
+           errors=("organisation_not_found",), personal_data=True)
     def list_concerns(self, request, caller, organisation_id):
         """Concerns (気づき) restaurants raised about the organisation's households."""
         status = load_query(schemas.ConcernQuery(), request).get("status")
@@ -252,7 +256,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/acknowledge",
            serves=ORGANISATION_STAFF, answer=schemas.OrganisationConcern,
-           errors=("concern_not_found", "concern_closed"))
+           errors=("concern_not_found", "concern_closed"), personal_data=True)
     def acknowledge_concern(self, request, caller, organisation_id, concern_id):
         """The concern has been seen and someone follows up."""
         concern = self.enrollment.acknowledge_concern(
@@ -262,7 +266,7 @@ class OrganisationRoutes:
 
     @route("POST", "/v1/organisations/<organisation_id>/concerns/<concern_id>/close",
            serves=ORGANISATION_STAFF, answer=schemas.OrganisationConcern,
-           errors=("concern_not_found",))
+           errors=("concern_not_found",), personal_data=True)
     def close_concern(self, request, caller, organisation_id, concern_id):
         """The concern has been dealt with."""
         concern = self.enrollment.close_concern(

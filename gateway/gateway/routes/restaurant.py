@@ -4,10 +4,6 @@ from gateway import schemas
 from gateway.http import keyed, load_body, load_query, route, with_idempotency_key
 from gateway.routes.audiences import RESTAURANT_BOOKS, RESTAURANT_COUNTER
 
-# Redemption's decline for a card number or QR token it does not know (docs/contracts.md).
-UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
-
-
 class RestaurantRoutes:
     @route("POST", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_COUNTER,
            body=schemas.RedemptionRequest, answer=schemas.RedemptionAnswer,
@@ -20,9 +16,8 @@ class RestaurantRoutes:
         self.throttle.refuse_after_failed_lookups(restaurant_id)
 
         answer = self.redemption.redeem({**bill, "restaurant_id": restaurant_id})
-        # A counter trying card numbers or QR codes one after the other is slowed, then stopped.
-        if answer.get("reason") == UNKNOWN_CARD_OR_TOKEN:
-            self.throttle.failed_lookup(restaurant_id)
+        # A counter trying card numbers or QR codes one after the other is paused, then stopped.
+        self.throttle.lookup_answered(restaurant_id, answer.get("reason"))
         return schemas.RedemptionAnswer().dump(answer)
 
     @route("GET", "/v1/restaurants/<restaurant_id>/statements/<month>", serves=RESTAURANT_BOOKS,

@@ -42,7 +42,7 @@ class SignInRoutes:
     @route("POST", "/v1/auth/sign-out", serves=PUBLIC, body=schemas.RefreshRequest,
            answer=schemas.SignedOut)
     def sign_out(self, request, caller):
-        """End the session of a refresh token; its access token lapses within 15 minutes."""
+        """End the session of a refresh token; its access tokens are refused from now on."""
         refresh_token = load_body(schemas.RefreshRequest(), request)["refresh_token"]
         self.sessions.sign_out(refresh_token)
         return {"signed_out": True}

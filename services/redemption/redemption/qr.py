@@ -24,9 +24,12 @@ from datetime import datetime, timedelta, timezone
 import jwt
 from nameko.extensions import DependencyProvider
 
+from shokudo_common.signing_secrets import checked_secret
+
 from redemption import domain
 
 ALGORITHM = "HS256"
+SECRET_KEY = "QR_TOKEN_SECRET"
 TOKEN_TYPE = "qr"
 DEFAULT_SECONDS = 120
 CLAIMS = ("typ", "sub", "per", "tkt", "jti", "exp")
@@ -104,13 +107,17 @@ class QrTokenSigner:
 
 
 class QrTokens(DependencyProvider):
-    """Reads the secret and lifetime from config once; workers share one signer."""
+    """Reads the secret and lifetime from config once; workers share one signer.
+
+    A secret anyone could know (a placeholder, a short one, the repository's development
+    default without the development switch) stops the service at start
+    (:mod:`shokudo_common.signing_secrets`).
+    """
 
     def setup(self):
         config = self.container.config
-        self.signer = QrTokenSigner(
-            config["QR_TOKEN_SECRET"], config.get("QR_TOKEN_SECONDS", DEFAULT_SECONDS)
-        )
+        secret = checked_secret(SECRET_KEY, config.get(SECRET_KEY), config)
+        self.signer = QrTokenSigner(secret, config.get("QR_TOKEN_SECONDS", DEFAULT_SECONDS))
 
     def get_dependency(self, worker_ctx):
         return self.signer

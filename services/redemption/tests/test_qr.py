@@ -4,6 +4,8 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
+from shokudo_common.signing_secrets import UnsafeSecret
+
 from redemption.qr import QrTokens, QrTokenSigner
 
 SECRET = "a-test-secret-of-at-least-32-bytes"
@@ -115,3 +117,27 @@ def test_the_service_reads_its_secret_and_lifetime_from_configuration():
 
     assert expires_at == ISSUED + timedelta(seconds=45)
     assert QrTokenSigner(SECRET).household_of(token, ISSUED) == HOUSEHOLD
+
+
+@pytest.mark.parametrize("secret", [
+    "REPLACE-WITH-ANOTHER-LONG-RANDOM-STRING-FOR-QR-CODES",
+    "too-short-a-secret",
+    "local-development-qr-secret-change-me",
+])
+def test_the_service_refuses_to_start_with_a_secret_anyone_could_know(secret):
+    provider = QrTokens()
+    provider.container = SimpleNamespace(config={"QR_TOKEN_SECRET": secret})
+
+    with pytest.raises(UnsafeSecret, match="QR_TOKEN_SECRET"):
+        provider.setup()
+
+
+def test_the_development_default_is_taken_with_the_local_stacks_switch():
+    provider = QrTokens()
+    provider.container = SimpleNamespace(config={
+        "QR_TOKEN_SECRET": "local-development-qr-secret-change-me",
+        "ALLOW_DEVELOPMENT_SECRETS": True})
+
+    provider.setup()
+
+    assert provider.get_dependency(None).secret == "local-development-qr-secret-change-me"

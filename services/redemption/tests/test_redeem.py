@@ -243,6 +243,20 @@ def test_a_qr_code_pays_one_bill_and_a_screenshot_shown_again_is_declined(
     assert session.scalar(select(Redemption.qr_jti)) is not None
 
 
+def test_a_qr_code_that_paid_a_bill_shown_again_after_it_expired_is_declined_as_expired(
+        service, world, restaurant, clock, session):
+    """A screenshot of a used code, shown later: the counter hears the code is too old."""
+    household_id, _, ticket_id = world.family_with_card()
+    token = service.issue_qr_token(household_id)["token"]
+    assert service.redeem(bill(restaurant, 1000, qr_token=token))["outcome"] == "applied"
+
+    clock.set(clock.moment.replace(minute=2))  # 12:02, two minutes after issue
+    again = service.redeem(bill(restaurant, 500, qr_token=token))
+
+    assert declined(again, "qr_token_expired")
+    assert session.get(Ticket, ticket_id).balance_yen == 2000
+
+
 def test_a_till_retrying_with_its_key_gets_its_answer_not_a_used_code(service, world, restaurant):
     household_id, _, _ = world.family_with_card()
     request = bill(restaurant, 1000, qr_token=service.issue_qr_token(household_id)["token"],
