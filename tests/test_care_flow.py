@@ -117,6 +117,11 @@ def test_a_moved_family_keeps_its_ticket_and_its_new_organisation_follows_it(sta
         {"to_organisation_id": hikari})
 
     assert moved["organisation_id"] == hikari and moved["in_force_at_counter"] is True
+    assert moved["card_reprint_needed"] is True
+    # The concern raised before the move is the new organisation's now, and the old one's no more.
+    assert concerns_of(world, "aoba") == []
+    [concern] = concerns_of(world, "hikari")
+    assert (concern["household_id"], concern["status"]) == (household, "acknowledged")
     with pytest.raises(ApiError) as gone:
         world["staff"]["aoba"].get(f"/v1/organisations/{aoba}/households/{household}")
     assert gone.value.status == 404

@@ -186,6 +186,14 @@ class Household(Answer):
         metadata={"description": "false: the counter learns of the change with its event"})
 
 
+class MovedHousehold(Household):
+    """The household as its new organisation's, and whether its card must be printed again."""
+
+    card_reprint_needed = fields.Boolean(metadata={
+        "description": "true: the household's card names the old organisation; print the"
+                       " card sheet again from the new one"})
+
+
 class CardReplacementBody(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(CARD_REPLACEMENT_REASONS))
 

@@ -133,6 +133,25 @@ class CardReplacement(Base):
     )
 
 
+class HouseholdMove(Base):
+    """A household that moved from one organisation to another, and the reference (管理番号) it
+    had in the organisation it left: that organisation's spreadsheet may still list the family,
+    and importing it again must not enrol the family a second time."""
+
+    __tablename__ = "household_moves"
+
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False, index=True)
+    from_organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    to_organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    external_ref = Column(String(40), nullable=False)
+    moved_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("household_moves_left_ref", "from_organisation_id", "external_ref"),
+    )
+
+
 class AccessRecord(Base):
     """One read or change of households' personal data: who, when, what and why.
 

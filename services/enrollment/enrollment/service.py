@@ -202,7 +202,9 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         with its ticket, balance, card and history. The new organisation's cap counts it.
 
         Once this has answered, redemption holds the move (``in_force_at_counter``), so the old
-        organisation no longer sees the household's usage and the new one does.
+        organisation no longer sees the household's usage and the new one does. The
+        household's concerns move with it. ``card_reprint_needed`` says that the household's
+        card names the old organisation and should be printed again by the new one.
         """
         trail = self._trail(accessor)
         request = load(MoveIn(), {"to_organisation_id": to_organisation_id})
@@ -223,8 +225,12 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         if household.status == domain.ACTIVE:
             domain.ensure_room(target.household_cap, register.active_households(target.id))
         change = register.move(household, target)
-        answer = keyed.remember(self.db, self._household_out(
-            household, register.current_card(household.id)))
+        card_number = register.current_card(household.id)
+        # The card in the family's hands names the old organisation as whom to call.
+        answer = keyed.remember(self.db, {
+            **self._household_out(household, card_number),
+            "card_reprint_needed": card_number is not None,
+        })
         # Recorded under the new organisation, whose household it now is.
         trail.record("household.move", [household], ["organisation_id"])
         self.db.commit()

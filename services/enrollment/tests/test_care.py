@@ -1,8 +1,11 @@
 """Concerns kept for the referring organisation, and households that move to another one."""
 
+import base64
+import io
 import uuid
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, text
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
@@ -239,3 +242,72 @@ def test_a_move_and_the_concerns_shown_leave_their_records_under_the_organisatio
     [moved] = trail(session, "household.move")
     assert (moved.organisation_id, moved.purpose, moved.fields) == (
         hikari["id"], "household_move", ["organisation_id"])
+
+
+def test_a_moved_households_concerns_go_with_it_to_the_new_organisation(
+        service, aoba, hikari, household):
+    open_one, seen_one = concern_fact(household), concern_fact(household)
+    service.on_concern_raised(open_one)
+    service.on_concern_raised(seen_one)
+    service.acknowledge_concern(aoba["id"], seen_one["concern_id"])
+
+    service.move_household(aoba["id"], household["id"], hikari["id"])
+
+    assert service.list_concerns(aoba["id"]) == []
+    for move_on in (service.acknowledge_concern, service.close_concern):
+        with pytest.raises(NotFound):
+            move_on(aoba["id"], open_one["concern_id"])
+    kept = {c["concern_id"]: c["status"] for c in service.list_concerns(hikari["id"])}
+    assert kept == {open_one["concern_id"]: "open", seen_one["concern_id"]: "acknowledged"}
+    assert service.close_concern(hikari["id"], open_one["concern_id"])["status"] == "closed"
+
+
+def test_a_move_says_the_card_must_be_printed_again_and_the_new_sheet_names_the_new_office(
+        service, aoba, hikari, household):
+    moved = service.move_household(aoba["id"], household["id"], hikari["id"])
+    app_household = service.enrol_household(aoba["id"], dict(household_data("H-002"),
+                                                             channel="app"))
+    app_moved = service.move_household(aoba["id"], app_household["id"], hikari["id"])
+
+    assert moved["card_reprint_needed"] is True
+    assert app_moved["card_reprint_needed"] is False
+    sheet = service.card_sheet(hikari["id"], household["id"])
+    text = "".join(page.extract_text() for page in PdfReader(
+        io.BytesIO(base64.b64decode(sheet["pdf_base64"]))).pages)
+    assert "ひかり会" in text and "あおば子ども支援" not in text
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_old_organisations_sheet_imported_after_a_move_does_not_enrol_the_family_again(
+        service, aoba, hikari, sheets, database, dry_run):
+    [line] = service.import_households(
+        aoba["id"], sheets.encoded(sheets.HEADER, [sheets.household_row("M-001")]))["rows"]
+    service.move_household(aoba["id"], line["household_id"], hikari["id"])
+    enrolled_before = len(database.outbox_events("household_enrolled"))
+    old_sheet = sheets.encoded(sheets.HEADER, [sheets.household_row("M-001"),
+                                               sheets.household_row("M-002")])
+
+    result = service.import_households(aoba["id"], old_sheet, dry_run=dry_run)
+
+    moved, new = result["rows"]
+    assert (moved["outcome"], moved["code"]) == ("rejected", "household_moved")
+    [reason] = moved["reasons"]
+    assert reason["column"] is None and "M-001" in reason["ja"] and "他の団体" in reason["ja"]
+    assert "moved to another organisation" in reason["en"]
+    assert new["outcome"] == "created"
+    assert result["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 1}
+    enrolled_now = 0 if dry_run else 1
+    assert len(database.outbox_events("household_enrolled")) == enrolled_before + enrolled_now
+    assert [h["external_ref"] for h in service.list_households(hikari["id"])] == ["M-001"]
+
+
+def test_a_household_that_moves_back_is_found_again_by_its_reference(
+        service, aoba, hikari, sheets):
+    sheet = sheets.encoded(sheets.HEADER, [sheets.household_row("B-001")])
+    [line] = service.import_households(aoba["id"], sheet)["rows"]
+    service.move_household(aoba["id"], line["household_id"], hikari["id"])
+    service.move_household(hikari["id"], line["household_id"], aoba["id"])
+
+    [again] = service.import_households(aoba["id"], sheet)["rows"]
+
+    assert (again["outcome"], again["household_id"]) == ("unchanged", line["household_id"])
