@@ -56,6 +56,8 @@ HOUSEHOLD_HAS_NO_EMAIL = "household_has_no_email"
 HOUSEHOLD_HAS_NO_PHONE = "household_has_no_phone"
 ORGANISATION_HAS_NO_EMAIL = "organisation_has_no_email"
 CONTACT_UNKNOWN = "contact_unknown"
+HOUSEHOLD_NOT_ACTIVE = "household_not_active"
+ACTIVE = "active"
 
 JAPANESE, ENGLISH = "ja", "en"
 # Support organisations work in Japanese; English follows for staff who read it more easily.
@@ -271,7 +273,12 @@ def reminder_due_at(valid_until):
 
 def reminder_messages(tickets, contacts, available=(EMAIL,)):
     """A reminder to each app household; one notice per organisation for its card households,
-    listing each by reference with what is left."""
+    listing each by reference with what is left.
+
+    Only an active household is reminded: a suspended or withdrawn family cannot use what is
+    left, and telling it that it has yen to spend would be wrong. An app household's reminder
+    is then skipped (``household_not_active``); a card household is left off the notice.
+    """
     by_household = {contact["household_id"]: contact for contact in contacts}
 
     messages, cards = [], defaultdict(list)
@@ -280,6 +287,9 @@ def reminder_messages(tickets, contacts, available=(EMAIL,)):
         contact = by_household.get(ticket.household_id)
         if contact is None:
             messages.append(_unreachable(TICKET_REMINDER, vars(ticket)))
+        elif not is_active(contact):
+            if contact["channel"] != CARD:
+                messages.append(_not_active(TICKET_REMINDER, contact, facts))
         elif contact["channel"] == CARD:
             cards[(contact["organisation_id"], ticket.last_day)].append((contact, ticket))
         else:
@@ -292,6 +302,21 @@ def reminder_messages(tickets, contacts, available=(EMAIL,)):
         facts = {"last_day": last_day, "households": households}
         messages.append(_organisation_notice(ORGANISATION_TICKET_REMINDER, listed[0][0], facts))
     return messages
+
+
+def is_active(contact):
+    """Whether enrollment holds the household as active (an older answer without a status
+    is taken as active, as only active households were reminded of before)."""
+    return (contact.get("status") or ACTIVE) == ACTIVE
+
+
+def still_to_send(template, contact):
+    """Why a queued message must not go after all, now that its contact is known again: a
+    reminder whose household is no longer active by the time it goes (a reminder queued at
+    night goes in the morning). None when it may go."""
+    if template == TICKET_REMINDER and not is_active(contact):
+        return HOUSEHOLD_NOT_ACTIVE
+    return None
 
 
 def last_day_before(valid_until, zone):
@@ -341,6 +366,15 @@ def _organisation_notice(template, contact, facts):
         organisation_id=contact["organisation_id"], household_id=None,
         languages=ORGANISATION_LANGUAGES, facts=facts, address=address,
         skip_reason=skip_reason, contact_household_id=contact["household_id"],
+    )
+
+
+def _not_active(template, contact, facts):
+    """A family message kept in the log as skipped: the household is not active now."""
+    return Message(
+        channel=EMAIL, template=template, organisation_id=contact["organisation_id"],
+        household_id=contact["household_id"], languages=languages_for(contact["language"]),
+        facts=facts, skip_reason=HOUSEHOLD_NOT_ACTIVE,
     )
 
 

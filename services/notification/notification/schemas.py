@@ -85,6 +85,8 @@ class Contact(Event):
     """One household as enrollment.get_contacts describes it, for notification only."""
 
     household_id = Id(required=True)
+    # active, suspended or withdrawn: a reminder goes to an active household only.
+    status = fields.String(load_default=domain.ACTIVE, allow_none=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     # An unknown language is read as Japanese rather than refusing the whole batch.
     language = fields.String(load_default="ja", allow_none=True)

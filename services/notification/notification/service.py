@@ -324,6 +324,9 @@ class NotificationService(OperationalEndpoints):
     def _address(self, queued, contact):
         if contact is None:
             return None, domain.CONTACT_UNKNOWN
+        not_now = domain.still_to_send(queued.template, contact)
+        if not_now:
+            return None, not_now
         if queued.channel == domain.ORGANISATION_NOTICE:
             return domain.notice_address(contact)
         return domain.family_address(queued.channel, contact)
