@@ -446,6 +446,9 @@ class UsageAnswer(Schema):
     organisation_id = fields.String()
     period = fields.String()
     time_zone = fields.String()
+    reach_out_periods = fields.List(fields.String(), metadata={
+        "description": "the two periods the reach-out flag looks at, oldest first: the latest"
+                       " whose windows have ended"})
     households = fields.List(fields.Nested(HouseholdUsage))
 
 
