@@ -9,6 +9,7 @@ Names and addresses are kept exactly as written.
 import re
 import unicodedata
 
+import phonenumbers
 from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema,
 )
@@ -37,14 +38,36 @@ def narrow(value):
 
 
 class PhoneNumber(fields.String):
-    """A Japanese phone number, 10 or 11 digits, hyphens optional."""
+    """A Japanese phone number, 10 or 11 digits, hyphens optional.
+
+    The area code in brackets (``03(1234)5678``, ``(03)1234-5678``, full-width brackets too)
+    is read as hyphens. Digits typed without hyphens are hyphenated as the number plan groups
+    them (``09012345678`` is kept as ``090-1234-5678``): that is how staff read a number, and
+    a spreadsheet never takes it for a number and drops its first 0.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
-        phone = narrow(super()._deserialize(value, attr, data, **kwargs))
+        phone = _brackets_as_hyphens(narrow(super()._deserialize(value, attr, data, **kwargs)))
         digits = phone.replace("-", "")
         if not PHONE.match(phone) or len(digits) not in (10, 11):
             raise ValidationError("must be a phone number such as 03-1234-5678 or 090-1234-5678")
-        return phone
+        return hyphenated(phone) if phone == digits else phone
+
+
+def _brackets_as_hyphens(phone):
+    return re.sub(r"-{2,}", "-", re.sub(r"[()]", "-", phone)).strip("-")
+
+
+def hyphenated(digits):
+    """A Japanese number of digits alone grouped by the number plan (phonenumbers), or the
+    digits as they are when the plan does not know the number."""
+    try:
+        number = phonenumbers.parse(digits, "JP")
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_valid_number(number):
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 class Postcode(fields.String):

@@ -194,12 +194,30 @@ def cell_at(cells, index):
 # quote off again so the export imports as unchanged.
 FORMULA_STARTS = ("=", "+", "-", "@")
 
+# Text Excel would turn into a number or a date on opening a CSV: a 管理番号 001 would become 1,
+# digits longer than 15 would be rounded, 1-2 would become 2 January. Such a cell is written
+# as ="001", a formula whose value is the text itself, which Excel (and LibreOffice, Google
+# Sheets) shows as typed. Saved again as CSV, Excel writes the value, 001: both forms read the
+# same here.
+EXCEL_WOULD_CONVERT = re.compile(
+    r"[+-]?(\d[\d,]*(\.\d*)?([eE][+-]?\d+)?%?|\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?"
+    r"|\d{1,2}:\d{2}(:\d{2})?)"
+)
+AS_TEXT = re.compile(r'="([^"]*)"')
+
 
 def guard(text):
+    """A text cell as Excel will keep it: as text, never a formula, number or date."""
+    if EXCEL_WOULD_CONVERT.fullmatch(text):
+        return f'="{text}"'
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def unguard(text):
+    """The text of a cell :func:`guard` wrote (or Excel saved back)."""
+    as_text = AS_TEXT.fullmatch(text)
+    if as_text:
+        return as_text.group(1)
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 

@@ -32,6 +32,23 @@ def test_phone_numbers_and_postcodes_in_any_width_and_dash_are_normalised(servic
     ]
 
 
+def test_phone_numbers_typed_as_digits_or_with_the_area_code_in_brackets_are_grouped(
+        service, sheets):
+    organisation = service.create_organisation(organisation_data())
+    typed = ["09012345678", "0312345678", "03(1234)5678", "０３（１２３４）５６７８",
+             "(03)1234-5678", "0465(12)3456", "0120123456"]
+    rows = [sheets.household_row(f"T-{index:02}", 電話番号=phone)
+            for index, phone in enumerate(typed)]
+
+    result = service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows))
+
+    assert result["summary"]["created"] == len(typed)
+    kept = service.list_households(organisation["id"])
+    assert [h["phone"] for h in kept] == [
+        "090-1234-5678", "03-1234-5678", "03-1234-5678", "03-1234-5678", "03-1234-5678",
+        "0465-12-3456", "0120-123-456"]
+
+
 def test_each_rejected_line_says_why_per_column_of_the_file_in_japanese_and_english(
         service, sheets):
     organisation = service.create_organisation(organisation_data())
