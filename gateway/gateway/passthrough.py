@@ -244,6 +244,14 @@ class NominationBody(Schema):
     flags = fields.List(fields.String(validate=validate.OneOf(RESTAURANT_FLAGS)))
 
 
+class FlagLabel(Schema):
+    """A restaurant's flag: its code, and the words families read for it (directory's)."""
+
+    code = fields.String()
+    ja = fields.String()
+    en = fields.String()
+
+
 class Restaurant(Answer):
     """A restaurant as the operator and organisations see it."""
 
@@ -259,6 +267,7 @@ class Restaurant(Answer):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.List(fields.Nested(FlagLabel))
     status = fields.String()
     status_reason = fields.String(allow_none=True)
     created_at = fields.String(allow_none=True)

@@ -10,9 +10,10 @@ so a field a service adds later never reaches them by accident.
 import re
 
 from marshmallow import (
-    EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+    EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema,
 )
 
+from shokudo_common import vocabulary
 from shokudo_common.errors import InvalidInput
 from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
 
@@ -257,6 +258,14 @@ class Statement(Schema):
     lines = fields.List(fields.Nested(StatementLine))
 
 
+class FlagLabel(Schema):
+    """A restaurant's flag: its code, and the words families read for it."""
+
+    code = fields.String()
+    ja = fields.String()
+    en = fields.String()
+
+
 class PublicRestaurant(Schema):
     """A partner restaurant as families and the public find it."""
 
@@ -271,6 +280,7 @@ class PublicRestaurant(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.List(fields.Nested(FlagLabel))
 
 
 # -- support organisations: spreadsheets, cards and letters ----------------------------------
@@ -413,7 +423,7 @@ class TrailPage(Schema):
 
 # -- care: usage, concerns, moves, the counter's day, the family's own ticket -----------------
 
-CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+CONCERN_CATEGORIES = tuple(vocabulary.CONCERN_CATEGORIES)
 
 
 class UsageQuery(Schema):
@@ -463,7 +473,15 @@ class ConcernQuery(Schema):
     status = fields.String(validate=validate.OneOf(("open", "acknowledged", "closed")))
 
 
-class OrganisationConcern(Schema):
+class Labelled(Schema):
+    """An answer with a concern's category: the code, and the words staff read for it."""
+
+    @pre_dump
+    def category_in_words(self, data, **kwargs):
+        return {**data, "category_label": vocabulary.concern_category_label(data["category"])}
+
+
+class OrganisationConcern(Labelled):
     """A concern as the organisation that referred the household sees it."""
 
     concern_id = fields.String()
@@ -472,6 +490,7 @@ class OrganisationConcern(Schema):
     restaurant_id = fields.String()
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Nested(Bilingual)
     note = fields.String()
     status = fields.String()
     raised_at = fields.String()
@@ -484,12 +503,13 @@ class ConcernRequest(Schema):
     note = Text(max_length=1000, required=True, multiline=True)
 
 
-class RestaurantConcern(Schema):
+class RestaurantConcern(Labelled):
     """A concern as the restaurant that raised it sees it: its status, never the household."""
 
     concern_id = fields.String()
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Nested(Bilingual)
     status = fields.String()
     raised_at = fields.String()
 

@@ -6,6 +6,8 @@ carrying fields a careless gateway would pass on.
 
 import pytest
 
+from shokudo_common import vocabulary
+
 from care_fakes import CONCERN
 
 HOUSEHOLD_FIELDS = {"household_id", "external_ref", "guardian_name", "organisation_id", "note"}
@@ -89,6 +91,7 @@ def test_a_restaurant_raises_a_concern_and_learns_nothing_of_the_household(
     assert response.status_code == 201
     assert response.json() == {"concern_id": CONCERN, "redemption_id": REDEMPTION,
                                "category": "mood", "status": "open",
+                               "category_label": {"ja": "気分・様子", "en": "Mood"},
                                "raised_at": "2026-03-10T12:00:00+09:00"}
     assert not keys_in(response.json()) & HOUSEHOLD_FIELDS
     [(_, args, kwargs)] = care.redemption.called("raise_concern")
@@ -133,6 +136,10 @@ def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_4
 
     assert listed.status_code == 200
     assert listed.json()[0]["household_id"] == ids.household_a
+    # The code, and the words the staff read for it.
+    category = listed.json()[0]["category"]
+    assert listed.json()[0]["category_label"] == vocabulary.concern_category_label(category)
+    assert listed.json()[0]["category_label"]["ja"] != category
     assert dict(care.enrollment.accessors)["list_concerns"]["purpose"] == "concern_review"
     assert "guardian_name" not in listed.json()[0]
     assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"

@@ -14,6 +14,7 @@ from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema,
 )
 
+from shokudo_common import vocabulary
 from shokudo_common.validation import Id, Instant, RegionId, Text
 
 from enrollment import domain
@@ -323,6 +324,10 @@ class ConcernFilter(Schema):
                            validate=validate.OneOf(domain.CONCERN_STATUSES))
 
 
+def _category_label(concern):
+    return vocabulary.concern_category_label(concern.category)
+
+
 class ConcernOut(Schema):
     """A concern as the organisation sees it: which of its households, what and when."""
 
@@ -331,6 +336,7 @@ class ConcernOut(Schema):
     restaurant_id = fields.String()
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Function(_category_label)
     note = fields.String()
     status = fields.String()
     raised_at = fields.DateTime()
@@ -344,6 +350,7 @@ class RestaurantConcernOut(Schema):
     concern_id = fields.String(attribute="id")
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Function(_category_label)
     status = fields.String()
     raised_at = fields.DateTime()
 

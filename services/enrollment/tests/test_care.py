@@ -126,7 +126,9 @@ def test_the_restaurant_sees_the_status_of_what_it_raised_and_nothing_of_the_hou
 
     [concern] = service.restaurant_concerns(RESTAURANT)
 
-    assert set(concern) == {"concern_id", "redemption_id", "category", "status", "raised_at"}
+    assert set(concern) == {"concern_id", "redemption_id", "category", "category_label",
+                            "status", "raised_at"}
+    assert concern["category_label"] == {"ja": "気分・様子", "en": "Mood"}
     assert concern["status"] == "acknowledged"
     assert service.restaurant_concerns(str(uuid.uuid4())) == []
 

@@ -22,6 +22,7 @@ is not enforced here yet; that program setting lives in issuance and reaches no 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from shokudo_common import vocabulary
 from shokudo_common.periods import Period, zone_info
 
 UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
@@ -361,5 +362,5 @@ def previous_period(period):
 
 # What a restaurant may say a concern is about. Codes, not free text: the category is logged
 # and counted, the note (which may describe the child) never is.
-CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+CONCERN_CATEGORIES = tuple(vocabulary.CONCERN_CATEGORIES)
 MAX_CONCERN_NOTE = 1000
