@@ -101,6 +101,7 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(stack, wor
     assert datetime.fromisoformat(seen.pop("raised_at")) == datetime.fromisoformat(
         raised["raised_at"])
     assert seen == {"concern_id": raised["concern_id"], "category": "hunger",
+                    "category_label": {"ja": "空腹・食事", "en": "Hunger"},
                     "status": "acknowledged", "redemption_id": meal["redemption_id"]}
     day = world["counter"].get(f"/v1/restaurants/{restaurant}/redemptions")
     assert meal["redemption_id"] in [line["redemption_id"] for line in day["lines"]]

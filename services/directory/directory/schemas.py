@@ -102,13 +102,15 @@ def known_time_zone(name):
 
 
 class ProgramFact(Schema):
-    """The part of issuance's ``program_updated`` that the directory keeps: the time zone."""
+    """The part of issuance's ``program_updated`` that the directory keeps: the time zone and
+    the program's name (a fact from before the name travelled has none)."""
 
     class Meta:
         unknown = EXCLUDE
 
     region_id = RegionId(required=True)
     time_zone = fields.String(required=True, validate=known_time_zone)
+    name = Text(load_default=None)
 
 
 class NearbySearch(Schema):

@@ -12,6 +12,8 @@ import io
 import pypdfium2
 import pytest
 import zxingcpp
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
 from sqlalchemy import select
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
@@ -288,6 +290,24 @@ def test_a_card_sheet_has_each_active_cards_qr_code_and_number_and_whom_to_call(
     assert "あおばネットワーク" in text and "03-9876-5432" in text
     assert "管理番号 K-001" in text
     assert suspended["card_number"] not in codes
+
+
+def assert_a4(pdf_base64):
+    """Every page is A4 portrait, as the office's printer takes it."""
+    pages = PdfReader(io.BytesIO(base64.b64decode(pdf_base64))).pages
+    assert pages
+    for page in pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width, 1), round(height, 1)) == (round(A4[0], 1), round(A4[1], 1))
+
+
+def test_card_sheets_and_app_letters_are_printed_on_a4(service, organisation):
+    for number in range(1, 10):
+        enrol(service, organisation, f"A4-{number:03}")
+    app = enrol(service, organisation, "A4-APP", channel="app")
+
+    assert_a4(service.card_sheet(organisation["id"])["pdf_base64"])
+    assert_a4(service.app_letter(organisation["id"], app["id"])["pdf_base64"])
 
 
 def test_nothing_on_a_card_sheet_marks_the_child_as_poor(service, organisation):
