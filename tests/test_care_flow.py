@@ -82,6 +82,10 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(stack, wor
     assert (concern["household_id"], concern["external_ref"]) == (
         world["household"]["id"], "K-001")
     assert (concern["note"], concern["status"]) == (NOTE, "open")
+    assert concern["restaurant_name"] == RESTAURANT["name"]
+    assert concern["category_label"] == {"ja": "空腹・食事", "en": "Hunger"}
+    # In the region's local time: its program (Asia/Tokyo, the default) reached enrollment.
+    assert concern["raised_at"].endswith("+09:00")
     assert concerns_of(world, "hikari") == []
     with pytest.raises(ApiError) as refused:
         world["staff"]["hikari"].post(

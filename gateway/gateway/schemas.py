@@ -482,12 +482,15 @@ class Labelled(Schema):
 
 
 class OrganisationConcern(Labelled):
-    """A concern as the organisation that referred the household sees it."""
+    """A concern as the organisation that referred the household sees it; instants in the
+    region's local time (with their offset)."""
 
     concern_id = fields.String()
     household_id = fields.String()
     external_ref = fields.String(allow_none=True)
     restaurant_id = fields.String()
+    restaurant_name = fields.String(allow_none=True, metadata={
+        "description": "null for a concern kept before the name travelled with it"})
     redemption_id = fields.String()
     category = fields.String()
     category_label = fields.Nested(Bilingual)

@@ -140,6 +140,7 @@ def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_4
     category = listed.json()[0]["category"]
     assert listed.json()[0]["category_label"] == vocabulary.concern_category_label(category)
     assert listed.json()[0]["category_label"]["ja"] != category
+    assert listed.json()[0]["restaurant_name"] == "みどり食堂"
     assert dict(care.enrollment.accessors)["list_concerns"]["purpose"] == "concern_review"
     assert "guardian_name" not in listed.json()[0]
     assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"

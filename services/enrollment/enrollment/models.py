@@ -200,6 +200,8 @@ class Concern(Base):
     household_id = Column(String(36), ForeignKey("households.id"), nullable=False)
     region_id = Column(String(64), nullable=False)
     restaurant_id = Column(String(36), nullable=False)
+    # As the concern's fact named it (null for a fact from before it did).
+    restaurant_name = Column(Text)
     redemption_id = Column(String(36), nullable=False)
     category = Column(String(16), nullable=False)
     note = Column(Text, nullable=False)
@@ -214,3 +216,16 @@ class Concern(Base):
         Index("concerns_organisation_status", "organisation_id", "status"),
         Index("concerns_restaurant", "restaurant_id"),
     )
+
+
+class RegionZone(Base):
+    """Each region's time zone, as issuance's last ``program_updated`` said: the instants an
+    organisation reads (concerns) are given in its region's local time. A region not heard of
+    is taken to be in Asia/Tokyo, the programs' default."""
+
+    __tablename__ = "region_zones"
+
+    region_id = Column(String(64), primary_key=True)
+    time_zone = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
+                        onupdate=func.now())

@@ -15,6 +15,7 @@ from marshmallow import (
 )
 
 from shokudo_common import vocabulary
+from shokudo_common.periods import zone_info
 from shokudo_common.validation import Id, Instant, RegionId, Text
 
 from enrollment import domain
@@ -313,10 +314,28 @@ class ConcernFact(Schema):
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
     restaurant_id = Id(required=True)
+    restaurant_name = fields.String(load_default=None, allow_none=True)
     redemption_id = Id(required=True)
     category = fields.String(required=True, validate=validate.Length(min=1, max=16))
     note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     raised_at = fields.AwareDateTime(required=True)
+
+
+def _known_time_zone(name):
+    try:
+        zone_info(name)
+    except ValueError:
+        raise ValidationError("must be a known time zone such as Asia/Tokyo") from None
+
+
+class ProgramFact(Schema):
+    """The part of issuance's ``program_updated`` that enrollment keeps: the time zone."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    region_id = RegionId(required=True)
+    time_zone = fields.String(required=True, validate=_known_time_zone)
 
 
 class ConcernFilter(Schema):
@@ -334,6 +353,7 @@ class ConcernOut(Schema):
     concern_id = fields.String(attribute="id")
     household_id = fields.String()
     restaurant_id = fields.String()
+    restaurant_name = fields.String(allow_none=True)
     redemption_id = fields.String()
     category = fields.String()
     category_label = fields.Function(_category_label)

@@ -41,7 +41,7 @@ from enrollment.office import OfficeEndpoints
 from enrollment.schemas import (
     AccessRecordOut, CardReplacementIn, CardReplacementOut, ConcernFact, ConcernFilter,
     ConcernRef, ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest,
-    MoveIn, OrganisationIn, OrganisationOut,
+    MoveIn, OrganisationIn, OrganisationOut, ProgramFact,
 )
 
 log = logging.getLogger(__name__)
@@ -253,6 +253,15 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         log.info("concern recorded" if kept else "concern already recorded", extra={
             "concern_id": fact["concern_id"], "restaurant_id": fact["restaurant_id"],
             "category": fact["category"],
+        })
+
+    @on_event("issuance", "program_updated")
+    def on_program_updated(self, payload):
+        """Keep the region's time zone, in which organisations read the instants of concerns."""
+        program = load(ProgramFact(), payload)
+        concerns.remember_time_zone(self.db, program["region_id"], program["time_zone"])
+        log.info("region time zone recorded", extra={
+            "region_id": program["region_id"], "time_zone": program["time_zone"],
         })
 
     @rpc

@@ -51,7 +51,8 @@ def concern_fact(household, organisation_id=None, concern_id=None, note="元気�
         "concern_id": concern_id or str(uuid.uuid4()),
         "household_id": household["id"],
         "organisation_id": organisation_id or household["organisation_id"],
-        "region_id": REGION, "restaurant_id": RESTAURANT, "redemption_id": str(uuid.uuid4()),
+        "region_id": REGION, "restaurant_id": RESTAURANT, "restaurant_name": "みどり食堂",
+        "redemption_id": str(uuid.uuid4()),
         "category": "mood", "note": note, "raised_at": "2026-03-10T12:00:00+09:00",
     }
 
@@ -76,6 +77,37 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(
     assert recorded["organisation_id"] == aoba["id"]
     assert recorded["household_id"] == household["id"]
     assert "note" not in recorded and "category" not in recorded
+
+
+def test_the_organisation_reads_where_and_when_in_its_regions_local_time(
+        service, aoba, household):
+    fact = concern_fact(household)
+    service.on_concern_raised(fact)
+    [in_tokyo] = service.list_concerns(aoba["id"])
+
+    service.on_program_updated({"event_id": str(uuid.uuid4()), "region_id": REGION,
+                                "name": "星空区こども食堂", "time_zone": "Pacific/Honolulu",
+                                "amount_yen": 3000})
+    [in_honolulu] = service.list_concerns(aoba["id"])
+    acknowledged = service.acknowledge_concern(aoba["id"], fact["concern_id"])
+
+    assert in_tokyo["restaurant_name"] == "みどり食堂"
+    # Not heard of the region's program yet: the programs' default zone, Asia/Tokyo.
+    assert in_tokyo["raised_at"] == "2026-03-10T12:00:00+09:00"
+    assert in_honolulu["raised_at"] == "2026-03-09T17:00:00-10:00"
+    assert acknowledged["acknowledged_at"].endswith("-10:00")
+    assert service.restaurant_concerns(RESTAURANT)[0]["raised_at"].endswith("-10:00")
+
+
+def test_a_concern_fact_from_before_it_named_the_restaurant_is_kept_without_the_name(
+        service, aoba, household):
+    fact = concern_fact(household)
+    del fact["restaurant_name"]
+
+    service.on_concern_raised(fact)
+
+    [concern] = service.list_concerns(aoba["id"])
+    assert concern["restaurant_name"] is None and concern["restaurant_id"] == RESTAURANT
 
 
 def test_a_concern_delivered_twice_is_kept_and_announced_once(service, aoba, household, database):

@@ -24,7 +24,7 @@ from shokudo_common import idempotency
 from shokudo_common.errors import NotFound
 
 from redemption import domain, ledger, projections
-from redemption.models import Household, Redemption, Ticket, Void
+from redemption.models import Household, Redemption, Restaurant, Ticket, Void
 from redemption.reports import NOT_VOIDED
 from redemption.schemas import local_instant
 
@@ -219,6 +219,8 @@ def raise_concern(session, outbox, request, now):
 def _concern_fact(session, concern_id, redemption, request, raised_at):
     # The household's organisation now: a family that moved is followed by its new one.
     household = session.get(Household, redemption.household_id)
+    # The restaurant's name is no one's personal data: the organisation reads where it was.
+    restaurant = session.get(Restaurant, redemption.restaurant_id)
     return {
         "concern_id": concern_id,
         "household_id": redemption.household_id,
@@ -226,6 +228,7 @@ def _concern_fact(session, concern_id, redemption, request, raised_at):
         else redemption.organisation_id,
         "region_id": redemption.region_id,
         "restaurant_id": redemption.restaurant_id,
+        "restaurant_name": restaurant.name if restaurant else None,
         "redemption_id": redemption.id,
         "category": request["category"],
         "note": request["note"],

@@ -201,6 +201,8 @@ def test_a_concern_on_its_own_redemption_is_announced_with_household_and_organis
     assert fact["concern_id"] == answer["concern_id"]
     assert (fact["household_id"], fact["organisation_id"]) == (household_id, ORGANISATION)
     assert (fact["category"], fact["note"]) == ("hunger", "とてもお腹を空かせていました")
+    # Where it was, for the organisation: the restaurant's name is no one's personal data.
+    assert (fact["restaurant_id"], fact["restaurant_name"]) == (restaurant, "みどり食堂")
 
 
 def test_a_concern_on_another_restaurants_redemption_is_not_found_and_announces_nothing(
