@@ -584,6 +584,27 @@ class MyMeal(Schema):
     voided_at = fields.String(allow_none=True)
 
 
+PUSH_PLATFORMS = ("ios", "android")
+
+
+class PushTokenRequest(Schema):
+    """The device the family's app registers for push messages."""
+
+    token = fields.String(required=True, validate=[
+        validate.Length(min=1, max=4096),
+        validate.Regexp(r"^\S+$", error="must be the device token, without spaces"),
+    ], metadata={"description": "the token the platform's push service gave the app"})
+    platform = fields.String(required=True, validate=validate.OneOf(PUSH_PLATFORMS))
+
+
+class PushDevice(Schema):
+    """The device now registered; the token itself is not repeated."""
+
+    household_id = fields.String()
+    platform = fields.String()
+    registered_at = fields.String()
+
+
 class MyHistory(Schema):
     household_id = fields.String()
     redemptions = fields.List(fields.Nested(MyMeal))

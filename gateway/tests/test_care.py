@@ -243,3 +243,19 @@ def test_each_role_reaches_exactly_the_care_routes_meant_for_it(gateway, care, t
             expected[(method, path, caller)] = status
 
     assert answered == expected
+
+
+def test_the_app_registers_its_device_for_push_messages_under_its_own_household(
+        gateway, care, token_for, ids):
+    response = gateway.post("/v1/app/me/push-token", token=token_for("household"),
+                            json={"token": "fcm:abc123", "platform": "android"})
+    refused = gateway.post("/v1/app/me/push-token", token=token_for("household"),
+                           json={"token": "has a space", "platform": "windows",
+                                 "household_id": ids.household_a})
+
+    assert response.status_code == 200
+    assert response.json()["platform"] == "android" and "token" not in response.json()
+    [(_, args, _)] = care.notification.called("register_push_token")
+    assert args == (ids.household_a, "fcm:abc123", "android")
+    assert refused.status_code == 422
+    assert set(refused.json()["details"]["fields"]) == {"token", "platform", "household_id"}

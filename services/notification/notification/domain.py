@@ -54,6 +54,7 @@ ORGANISATION_CONCERN_WAITING = "organisation_concern_waiting"
 # Why a message was skipped; stable codes kept in the delivery log.
 HOUSEHOLD_HAS_NO_EMAIL = "household_has_no_email"
 HOUSEHOLD_HAS_NO_PHONE = "household_has_no_phone"
+HOUSEHOLD_HAS_NO_DEVICE = "household_has_no_device"
 ORGANISATION_HAS_NO_EMAIL = "organisation_has_no_email"
 CONTACT_UNKNOWN = "contact_unknown"
 HOUSEHOLD_NOT_ACTIVE = "household_not_active"
@@ -174,12 +175,13 @@ class Retries:
 
 
 def family_channel(contact, available):
-    """The household's preferred channel when it has a provider here and an address; else
-    email. Returns the channel and, when it fell back, the channel it fell back from."""
+    """The household's preferred channel when it has a provider here and an address (a phone
+    for SMS, a device its app registered for push); else email. Returns the channel and,
+    when it fell back, the channel it fell back from."""
     preferred = contact.get("notify_by") or EMAIL
     if preferred == EMAIL or preferred not in FAMILY_CHANNELS:
         return EMAIL, None
-    if preferred not in available or (preferred == SMS and not _text(contact.get("phone"))):
+    if preferred not in available or family_address(preferred, contact)[0] is None:
         return EMAIL, preferred
     return preferred, None
 
@@ -190,8 +192,10 @@ def family_address(channel, contact):
         phone = _text(contact.get("phone"))
         return phone, None if phone else HOUSEHOLD_HAS_NO_PHONE
     if channel == PUSH:
-        # The push provider knows the app by the household's opaque id, given at activation.
-        return contact["household_id"], None
+        # The device token the family's app registered with us (``push_token``, added to the
+        # contact by the service from its own table).
+        token = _text(contact.get("push_token"))
+        return token, None if token else HOUSEHOLD_HAS_NO_DEVICE
     email = _text(contact.get("email"))
     return email, None if email else HOUSEHOLD_HAS_NO_EMAIL
 

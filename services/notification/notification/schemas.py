@@ -122,3 +122,17 @@ class ConcernRecorded(Event):
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
 
+
+
+PLATFORMS = ("ios", "android")
+
+
+class PushTokenIn(Schema):
+    """A device the family's app registers for push messages."""
+
+    household_id = Id(required=True)
+    token = fields.String(required=True, validate=[
+        validate.Length(min=1, max=4096),
+        validate.Regexp(r"^\S+$", error="must be the device token, without spaces"),
+    ])
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
