@@ -200,3 +200,41 @@ def _replica_carrying_out(stack, run_id):
                       if logged_it(process)), None),
         what="the issuance replica carrying out the run",
     )
+
+
+@pytest.fixture
+def hurried_issuance(resilient_stack):
+    """Both issuance replicas answering an operator's run after its first batch; then as
+    they were, so that the other tests of the stack see the usual setting."""
+    hurry = {"ISSUANCE_ANSWER_WITHIN_SECONDS": "0"}
+    for replica in (0, 1):
+        resilient_stack.restart_component("issuance", replica, signal.SIGTERM, env=hurry)
+    yield
+    for replica in (0, 1):
+        resilient_stack.restart_component("issuance", replica, signal.SIGTERM)
+
+
+def test_a_run_answered_before_it_ends_is_carried_on_to_one_grant_each(
+        resilient_stack, resilient_operator, hurried_issuance):
+    region_id, (period, _) = "ookii-ku", current_period()
+    operator = resilient_operator
+    operator.put(f"/v1/regions/{region_id}/program", {"name": "大きい区"})
+    households = enrol_on_the_roster(resilient_stack, operator, region_id, CRASH_HOUSEHOLDS)
+
+    answer = operator.post(f"/v1/regions/{region_id}/issuance-runs", {"period": str(period)})
+
+    # The operator hears of the run at once; its other batches follow on either replica.
+    assert (answer["status"], answer["households"]) == ("running", BATCH)
+    completed = wait_until(
+        lambda: _completed(operator, region_id, period), timeout=60,
+        what="the run carried on to its end after its answer",
+    )
+    assert (completed["run_id"], completed["households"]) == (answer["run_id"],
+                                                              CRASH_HOUSEHOLDS)
+    [run] = rows(resilient_stack, "issuance", RUNS, region=region_id, period=str(period))
+    assert_one_grant_each(resilient_stack, region_id, period, households, run)
+
+
+def _completed(operator, region_id, period):
+    run = operator.get(f"/v1/regions/{region_id}/issuance-runs/{period}")
+    return run if run["status"] == "completed" else None

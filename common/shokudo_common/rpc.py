@@ -38,6 +38,10 @@ class _TimedService:
 
         return call
 
+    def send(self, method_name, *args, **kwargs):
+        """Ask for ``method_name`` without waiting for its answer (which is dropped)."""
+        getattr(self._proxy, method_name).call_async(*args, **kwargs)
+
 
 def wait_for_reply(reply, service_name, timeout):
     timer = eventlet.Timeout(timeout)

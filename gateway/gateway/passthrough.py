@@ -21,6 +21,7 @@ PHONE = r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$"
 CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 RESTAURANT_FLAGS = ("children_alone_welcome", "allergy_menu", "wheelchair_access", "takeout")
 LATE_ENROLMENT = ("grant_now", "next_period")
+RESTAURANT_SCOPES = ("region", "own_organisation")
 CHANNELS = ("app", "card")
 LANGUAGES = ("ja", "en")
 NOTIFY_BY = ("email", "sms", "push")
@@ -54,6 +55,10 @@ class ProgramBody(Schema):
     void_window_hours = _count(0, MAX_VOID_WINDOW_HOURS, metadata={"default": 0})
     late_enrolment = fields.String(validate=validate.OneOf(LATE_ENROLMENT),
                                    metadata={"default": "grant_now"})
+    restaurant_scope = fields.String(validate=validate.OneOf(RESTAURANT_SCOPES), metadata={
+        "default": "region",
+        "description": "where households may use tickets: any partner restaurant of the "
+                       "region, or only those their own organisation nominated"})
 
 
 class Program(Answer):
@@ -64,6 +69,7 @@ class Program(Answer):
     time_zone = fields.String()
     void_window_hours = fields.Integer()
     late_enrolment = fields.String()
+    restaurant_scope = fields.String()
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
 

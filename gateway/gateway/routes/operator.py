@@ -40,7 +40,11 @@ class OperatorRoutes:
            body=schemas.RunRequest, answer=passthrough.IssuanceRun,
            errors=("program_not_found", "period_not_started"), idempotent=True)
     def start_issuance_run(self, request, caller, region_id):
-        """Starts the period's run, or answers the run already there: 200 either way."""
+        """Starts the period's run, or answers the run already there: 200 either way.
+
+        A large region's run answers ``running`` after a few seconds and carries on; its
+        ``GET`` shows its progress.
+        """
         period = load_body(schemas.RunRequest(), request)["period"]
         return self.issuance.start_run(region_id, period, **keyed(request, caller))
 

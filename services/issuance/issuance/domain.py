@@ -31,6 +31,12 @@ GRANT_NOW, NEXT_PERIOD = "grant_now", "next_period"
 LATE_ENROLMENT_CHOICES = (GRANT_NOW, NEXT_PERIOD)
 DEFAULT_LATE_ENROLMENT = GRANT_NOW
 
+# Where a region's households may use their tickets: at any partner restaurant of the region
+# (the default), or only at those their own organisation nominated.
+ANY_RESTAURANT_OF_REGION, OWN_ORGANISATION_RESTAURANTS = "region", "own_organisation"
+RESTAURANT_SCOPES = (ANY_RESTAURANT_OF_REGION, OWN_ORGANISATION_RESTAURANTS)
+DEFAULT_RESTAURANT_SCOPE = ANY_RESTAURANT_OF_REGION
+
 # One transaction and one tickets_issued event per batch: small enough for a consumer to
 # handle in one go, large enough that a region of thousands takes a handful of round trips.
 BATCH_SIZE = 500
@@ -141,6 +147,7 @@ def program_updated(program):
         "time_zone": program.time_zone,
         "void_window_hours": program.void_window_hours,
         "late_enrolment": program.late_enrolment,
+        "restaurant_scope": program.restaurant_scope,
     }
 
 

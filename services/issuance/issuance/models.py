@@ -29,6 +29,10 @@ class Program(Base):
     void_window_hours = Column(Integer, nullable=False, default=0, server_default="0")
     late_enrolment = Column(String(16), nullable=False, default="grant_now",
                             server_default="grant_now")
+    # "region": any partner restaurant of the region; "own_organisation": only those the
+    # household's own organisation nominated.
+    restaurant_scope = Column(String(16), nullable=False, default="region",
+                              server_default="region")
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
@@ -41,6 +45,8 @@ class Program(Base):
                         name="programs_void_window_hours_range"),
         CheckConstraint("late_enrolment IN ('grant_now', 'next_period')",
                         name="programs_late_enrolment_choice"),
+        CheckConstraint("restaurant_scope IN ('region', 'own_organisation')",
+                        name="programs_restaurant_scope_choice"),
     )
 
 

@@ -116,13 +116,16 @@ def open_run(session, program, period, now):
     return find(session, program.region_id, period)
 
 
-def carry_out(session, outbox, run_id, now):
+def carry_out(session, outbox, run_id, now, out_of_time=lambda: False):
     """Grant batch after batch until nobody is left, then close the run. Returns the run.
 
     The batches walk the roster in household order from where the last one ended. Before
     closing, one batch looks at the whole roster again: it finds whoever became active behind
     the walk (a household with a lower id, enrolled while the run was granting), so the run
     still closes only when a look at every household, under the roster lock, finds nobody.
+
+    ``out_of_time()`` is asked after each committed batch: once it says so, the run is
+    returned still running, to be carried on later from where it stands.
     """
     region_id = session.get(Run, run_id).region_id
     after = START_OF_ROSTER
@@ -138,6 +141,8 @@ def carry_out(session, outbox, run_id, now):
         if grants:
             _add_batch(session, outbox, run, grants)
             after = max(grant.household_id for grant in grants)
+            if out_of_time():
+                return run
         elif after != START_OF_ROSTER:
             after = START_OF_ROSTER  # the end of the walk: look at the whole roster once more
         else:

@@ -40,6 +40,8 @@ class ProgramIn(Schema):
         load_default=domain.DEFAULT_VOID_WINDOW_HOURS)
     late_enrolment = fields.String(validate=validate.OneOf(domain.LATE_ENROLMENT_CHOICES),
                                    load_default=domain.DEFAULT_LATE_ENROLMENT)
+    restaurant_scope = fields.String(validate=validate.OneOf(domain.RESTAURANT_SCOPES),
+                                     load_default=domain.DEFAULT_RESTAURANT_SCOPE)
 
 
 class RegionRequest(Schema):
@@ -79,6 +81,7 @@ class ProgramOut(Schema):
     time_zone = fields.String()
     void_window_hours = fields.Integer()
     late_enrolment = fields.String()
+    restaurant_scope = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -6,6 +6,7 @@ replicas, makes every run happen once.
 """
 
 import logging
+import time
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,9 +21,11 @@ from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
+from shokudo_common.rpc import ServiceRpc
 from shokudo_common.validation import load
 
 from issuance import accounts, domain, late, metrics, roster, runs
+from issuance.pacing import AnswerWithin
 from issuance.models import Program, RosterHousehold
 from issuance.schemas import (
     ProgramIn, ProgramOut, RegionRequest, RosterFact, RunOut, RunRequest,
@@ -40,6 +43,9 @@ class IssuanceService(OperationalEndpoints):
     db = Database()
     outbox = Outbox()
     clock = Clock()
+    answer_within = AnswerWithin()
+    # Itself, on any replica: a run too large to answer in time is carried on there.
+    issuance = ServiceRpc("issuance")
 
     # -- programs -------------------------------------------------------------------------
 
@@ -56,7 +62,8 @@ class IssuanceService(OperationalEndpoints):
             index_elements=[Program.region_id], set_=dict(fields, updated_at=func.now()),
         ).returning(Program)
         program = self.db.scalars(upsert, execution_options={"populate_existing": True}).one()
-        # Redemption keeps each region's time zone and void window from this fact.
+        # Redemption keeps each region's time zone, void window and restaurant scope from
+        # this fact.
         self.outbox.add(self.db, "program_updated", domain.program_updated(program))
         self.db.commit()
         log.info("program saved", extra={"region_id": program.region_id})
@@ -80,6 +87,10 @@ class IssuanceService(OperationalEndpoints):
         Calling again returns the same run: finished, or carried on from where it stopped.
         With an ``idempotency_key``, the same call sent again gets the first answer, and the
         key sent with another region or period is refused.
+
+        Grants for at most ``ISSUANCE_ANSWER_WITHIN_SECONDS`` before answering, so that a
+        large region's caller is answered before its RPC times out: a run still running then
+        is handed to ``continue_run`` on any replica, and answered as it stands.
         """
         request = load(RunRequest(), {"region_id": region_id, "period": period})
         # The key commits with the run's first step; a run cut short and started again with
@@ -89,10 +100,32 @@ class IssuanceService(OperationalEndpoints):
         if keyed.answered:
             return keyed.answer
 
-        run = self._carry_out(request["region_id"], request["period"])
+        answer_by = time.monotonic() + self.answer_within
+        run = self._carry_out(request["region_id"], request["period"],
+                              out_of_time=lambda: time.monotonic() >= answer_by)
         answer = keyed.remember(self.db, RunOut().dump(run))
         self.db.commit()
+
+        if run.status != domain.COMPLETED:
+            # Not waited for: should the request be lost, the timer finishes the run.
+            self.issuance.send("continue_run", request["region_id"], str(request["period"]))
+            log.info("issuance run carried on elsewhere", extra={
+                "run_id": run.id, "region_id": run.region_id, "period": run.period,
+                "households": run.households,
+            })
         return answer
+
+    @rpc
+    def continue_run(self, region_id, period):
+        """Carry a run that ``start_run`` answered while still running through to the end."""
+        request = load(RunRequest(), {"region_id": region_id, "period": period})
+        run = runs.find(self.db, request["region_id"], request["period"])
+        if run is None:
+            raise NotFound("run_not_found", f"no issuance run for {region_id} in {period}",
+                           {"region_id": region_id, "period": period})
+        if run.status != domain.COMPLETED:
+            run = runs.carry_out(self.db, self.outbox, run.id, self.clock.now())
+        return RunOut().dump(run)
 
     @rpc
     def get_run(self, region_id, period):
@@ -141,7 +174,7 @@ class IssuanceService(OperationalEndpoints):
                 "region_id": region_id, "period": str(period), "error": type(error).__name__,
             })
 
-    def _carry_out(self, region_id, period):
+    def _carry_out(self, region_id, period, out_of_time=lambda: False):
         run = runs.find(self.db, region_id, period)
         if run is None:
             program = self._program(region_id)
@@ -150,7 +183,7 @@ class IssuanceService(OperationalEndpoints):
             run = runs.open_run(self.db, program, period, now)
         if run.status == domain.COMPLETED:
             return run
-        return runs.carry_out(self.db, self.outbox, run.id, self.clock.now())
+        return runs.carry_out(self.db, self.outbox, run.id, self.clock.now(), out_of_time)
 
     def _program(self, region_id):
         program = self.db.get(Program, str(region_id))

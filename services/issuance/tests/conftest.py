@@ -16,6 +16,9 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "issuance" / "migrations"
 REGION = "hoshizora-ku"
 ORGANISATION = "7d2f1a9e-3b4c-4d5e-8f60-718293a4b5c6"
 
+# Long enough for every run of these tests to complete before start_run answers.
+ANSWER_WITHIN_SECONDS = 60.0
+
 # 00:30 on 20 February in Tokyo, while the UTC date is still the 19th: the issue day has come.
 ISSUE_DAY_IN_TOKYO = datetime(2026, 2, 19, 15, 30, tzinfo=timezone.utc)
 
@@ -52,11 +55,11 @@ def make_service(database, session, clock):
     """A worker of its own (own session, as each nameko worker has) for each call."""
     sessions = []
 
-    def make(outbox=None):
+    def make(outbox=None, answer_within=ANSWER_WITHIN_SECONDS):
         session = database.make_session()
         sessions.append(session)
         return worker_factory(IssuanceService, db=session, clock=clock,
-                              outbox=outbox or outbox_writer())
+                              outbox=outbox or outbox_writer(), answer_within=answer_within)
 
     yield make
     for session in sessions:
@@ -65,7 +68,8 @@ def make_service(database, session, clock):
 
 @pytest.fixture
 def service(session, clock):
-    return worker_factory(IssuanceService, db=session, clock=clock, outbox=outbox_writer())
+    return worker_factory(IssuanceService, db=session, clock=clock, outbox=outbox_writer(),
+                          answer_within=ANSWER_WITHIN_SECONDS)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ def test_a_new_program_takes_the_platform_defaults(service):
     assert (program["amount_yen"], program["issue_day"], program["time_zone"]) == (
         3000, 20, "Asia/Tokyo")
     assert (program["void_window_hours"], program["late_enrolment"]) == (0, "grant_now")
+    assert program["restaurant_scope"] == "region"
     assert service.get_program(REGION) == program
 
 
@@ -52,6 +53,7 @@ def test_a_bad_program_names_every_bad_field_and_saves_nothing(service):
     ({"void_window_hours": 73}, "void_window_hours"),
     ({"void_window_hours": -1}, "void_window_hours"),
     ({"late_enrolment": "never"}, "late_enrolment"),
+    ({"restaurant_scope": "anywhere"}, "restaurant_scope"),
     ({"amount_yen": 100_001}, "amount_yen"),
     ({"amount_yen": "3000"}, "amount_yen"),
     ({"issue_day": 0}, "issue_day"),
@@ -81,18 +83,20 @@ def test_every_save_announces_the_programs_settings_without_its_name(service, da
     service.upsert_program(REGION, {
         "name": "星空区こども食堂", "amount_yen": 5000, "time_zone": "America/Los_Angeles",
         "void_window_hours": 12, "late_enrolment": "next_period",
+        "restaurant_scope": "own_organisation",
     })
 
     first, second = [_without_event_id(event)
                      for event in database.outbox_events("program_updated")]
     assert first == {
-        "region_id": REGION, "name": "星空区こども食堂", "amount_yen": 3000, "issue_day": 20, "time_zone": "Asia/Tokyo",
-        "void_window_hours": 0, "late_enrolment": "grant_now",
+        "region_id": REGION, "name": "星空区こども食堂", "amount_yen": 3000, "issue_day": 20,
+        "time_zone": "Asia/Tokyo", "void_window_hours": 0, "late_enrolment": "grant_now",
+        "restaurant_scope": "region",
     }
     assert second == {
         "region_id": REGION, "name": "星空区こども食堂", "amount_yen": 5000, "issue_day": 20,
         "time_zone": "America/Los_Angeles", "void_window_hours": 12,
-        "late_enrolment": "next_period",
+        "late_enrolment": "next_period", "restaurant_scope": "own_organisation",
     }
 
 

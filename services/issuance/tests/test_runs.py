@@ -186,6 +186,44 @@ def test_a_run_interrupted_after_its_first_batch_completes_when_started_again(
     assert len(database.outbox_events("issuance_run_completed")) == 1
 
 
+def test_a_run_too_large_to_answer_in_time_answers_running_and_is_carried_on_elsewhere(
+        make_service, program, add_households, database):
+    households = add_households(1201)
+    hurried = make_service(answer_within=0)
+
+    answer = hurried.start_run(REGION, PERIOD)
+
+    # One batch, then the answer, and the rest handed to any replica.
+    assert (answer["status"], answer["households"]) == ("running", 500)
+    hurried.issuance.send.assert_called_once_with("continue_run", REGION, PERIOD)
+
+    run = make_service().continue_run(REGION, PERIOD)
+
+    assert (run["run_id"], run["status"], run["households"]) == (
+        answer["run_id"], "completed", 1201)
+    assert granted(database)[0] == Counter(households)
+    assert announced(database) == Counter(households)
+    assert len(database.outbox_events("issuance_run_completed")) == 1
+
+
+def test_a_run_answered_in_time_is_not_handed_on(service, program, add_households):
+    add_households(3)
+
+    assert service.start_run(REGION, PERIOD)["status"] == "completed"
+    service.issuance.send.assert_not_called()
+
+
+def test_carrying_on_a_completed_run_grants_nothing_more_and_an_unknown_one_is_not_found(
+        service, program, add_households, database):
+    add_households(3)
+    run = service.start_run(REGION, PERIOD)
+
+    assert service.continue_run(REGION, PERIOD) == run
+    assert sum(granted(database)[0].values()) == 3
+    with pytest.raises(NotFound):
+        service.continue_run(REGION, "2026-01")
+
+
 def test_suspended_withdrawn_and_other_regions_households_get_nothing(
         service, program, add_households, database):
     active = add_households(2)

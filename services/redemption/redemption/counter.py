@@ -54,7 +54,8 @@ def redeem(session, outbox, qr_tokens, request, clock):
     household = (session.get(Household, household_id, with_for_update={"read": True})
                  if household_id else None)
 
-    reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
+    scope = ledger.restaurant_scope(session, restaurant.region_id if restaurant else None)
+    reason = domain.refusal(_at_the_counter(household_id, restaurant, household, scope))
     if reason:
         return _decline(session, request, restaurant, reason, presented_at)
 
@@ -107,13 +108,16 @@ def _ticket_refusal(session, shown, ticket):
     return domain.ticket_refusal(ticket.balance_yen if ticket else None)
 
 
-def _at_the_counter(household_id, restaurant, household):
+def _at_the_counter(household_id, restaurant, household, restaurant_scope):
     return domain.AtTheCounter(
         household_id=household_id,
         restaurant_status=restaurant.status if restaurant else None,
         restaurant_region=restaurant.region_id if restaurant else None,
         household_status=household.status if household else None,
         household_region=household.region_id if household else None,
+        restaurant_organisation=restaurant.organisation_id if restaurant else None,
+        household_organisation=household.organisation_id if household else None,
+        restaurant_scope=restaurant_scope,
     )
 
 

@@ -28,6 +28,7 @@ from shokudo_common.periods import Period, zone_info
 UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
 RESTAURANT_NOT_ACTIVE = "restaurant_not_active"
 RESTAURANT_OTHER_REGION = "restaurant_other_region"
+RESTAURANT_OTHER_ORGANISATION = "restaurant_other_organisation"
 HOUSEHOLD_NOT_ACTIVE = "household_not_active"
 OUTSIDE_VALIDITY_WINDOW = "outside_validity_window"
 NOTHING_LEFT = "nothing_left"
@@ -41,7 +42,7 @@ QR_TOKEN_ALREADY_USED = "qr_token_already_used"
 DECLINE_REASONS = (
     CARD_NUMBER_INVALID, QR_TOKEN_INVALID, QR_TOKEN_EXPIRED,
     UNKNOWN_CARD_OR_TOKEN, RESTAURANT_NOT_ACTIVE, RESTAURANT_OTHER_REGION,
-    HOUSEHOLD_NOT_ACTIVE, QR_TOKEN_ALREADY_USED, OUTSIDE_VALIDITY_WINDOW,
+    RESTAURANT_OTHER_ORGANISATION, HOUSEHOLD_NOT_ACTIVE, QR_TOKEN_ALREADY_USED, OUTSIDE_VALIDITY_WINDOW,
     QR_TOKEN_WRONG_HOUSEHOLD, NOTHING_LEFT,
 )
 
@@ -78,6 +79,11 @@ DECLINE_MESSAGES = {
         "このチケットは他の地域の店舗では使えません。",
         "This ticket cannot be used at restaurants of another region.",
     ),
+    RESTAURANT_OTHER_ORGANISATION: (
+        "このチケットは、ご家庭の支援団体が推薦した店舗でのみ使えます。",
+        "This ticket can be used only at restaurants the family's support organisation"
+        " nominated.",
+    ),
     HOUSEHOLD_NOT_ACTIVE: (
         "このチケットは現在利用できません。支援団体にお問い合わせください。",
         "This ticket cannot be used at the moment. Please contact your support organisation.",
@@ -95,6 +101,11 @@ DECLINE_MESSAGES = {
 # Restaurants and households alike may use tickets only while active.
 ACTIVE = "active"
 
+# A region's program says where its households may use their tickets: at any partner
+# restaurant of the region, or only at those their own organisation nominated.
+ANY_RESTAURANT_OF_REGION, OWN_ORGANISATION_RESTAURANTS = "region", "own_organisation"
+RESTAURANT_SCOPES = (ANY_RESTAURANT_OF_REGION, OWN_ORGANISATION_RESTAURANTS)
+
 
 @dataclass(frozen=True)
 class AtTheCounter:
@@ -109,6 +120,9 @@ class AtTheCounter:
     restaurant_region: str | None
     household_status: str | None
     household_region: str | None
+    restaurant_organisation: str | None = None
+    household_organisation: str | None = None
+    restaurant_scope: str = ANY_RESTAURANT_OF_REGION
 
 
 def refusal(counter):
@@ -124,6 +138,10 @@ def refusal(counter):
     if counter.household_region is not None and \
             counter.household_region != counter.restaurant_region:
         return RESTAURANT_OTHER_REGION
+
+    if counter.restaurant_scope == OWN_ORGANISATION_RESTAURANTS and \
+            counter.household_organisation != counter.restaurant_organisation:
+        return RESTAURANT_OTHER_ORGANISATION
 
     if counter.household_status != ACTIVE:
         return HOUSEHOLD_NOT_ACTIVE

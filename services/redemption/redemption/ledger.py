@@ -160,6 +160,13 @@ def void_window_hours(session, region_id):
     return known.void_window_hours if known else domain.SAME_LOCAL_DAY
 
 
+def restaurant_scope(session, region_id):
+    """Where the region's households may use tickets, as issuance last announced it; any
+    partner restaurant of the region until then."""
+    known = session.get(RegionZone, region_id) if region_id else None
+    return known.restaurant_scope if known else domain.ANY_RESTAURANT_OF_REGION
+
+
 def region_zone(session, region_id):
     """The region's time zone as issuance last announced it; Tokyo until then."""
     if region_id is None:

@@ -187,8 +187,8 @@ class Card(Base):
 
 
 class RegionZone(Base):
-    """Each region's time zone and void window, from issuance's programs (or, until a
-    program is heard of, the time zone of the region's first tickets)."""
+    """Each region's time zone, void window and restaurant scope, from issuance's programs
+    (or, until a program is heard of, the time zone of the region's first tickets)."""
 
     __tablename__ = "region_zones"
 
@@ -197,3 +197,7 @@ class RegionZone(Base):
     # 0: a redemption may be voided until the end of its local day; otherwise for this many
     # hours after it.
     void_window_hours = Column(Integer, nullable=False, default=0, server_default="0")
+    # "region": any partner restaurant of the region; "own_organisation": only those the
+    # household's own organisation nominated.
+    restaurant_scope = Column(String(16), nullable=False, default="region",
+                              server_default="region")

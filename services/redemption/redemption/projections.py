@@ -83,14 +83,16 @@ def _remember_zone(session, region_id, zone):
 
 
 def record_program(session, program):
-    """A region's time zone and void window, as issuance's last ``program_updated`` says.
+    """A region's time zone, void window and restaurant scope, as issuance's last
+    ``program_updated`` says.
 
     Known shortcoming: the fact carries no version, so two changes of one program applied in
     the wrong order (two replicas, seconds apart) leave the older; saving the program again
     sets it right.
     """
     values = {"time_zone": program["time_zone"],
-              "void_window_hours": program["void_window_hours"]}
+              "void_window_hours": program["void_window_hours"],
+              "restaurant_scope": program["restaurant_scope"]}
     statement = insert(RegionZone).values(region_id=program["region_id"], **values)
     session.execute(statement.on_conflict_do_update(
         index_elements=[RegionZone.region_id], set_=values,

@@ -12,7 +12,8 @@ from shokudo_common.periods import Period, zone_info
 from shokudo_common.validation import Id, RegionId, Text, Yen
 
 from redemption.domain import (
-    CONCERN_CATEGORIES, MAX_CONCERN_NOTE, MAX_VOID_WINDOW_HOURS, window_days,
+    ANY_RESTAURANT_OF_REGION, CONCERN_CATEGORIES, MAX_CONCERN_NOTE, MAX_VOID_WINDOW_HOURS,
+    RESTAURANT_SCOPES, window_days,
 )
 
 SEPARATORS = re.compile(r"[\s-]")
@@ -93,6 +94,9 @@ class ProgramFact(Schema):
     time_zone = fields.String(required=True, validate=known_time_zone)
     void_window_hours = fields.Integer(strict=True, required=True,
                                        validate=validate.Range(0, MAX_VOID_WINDOW_HOURS))
+    # Facts published before the setting existed mean the region's default.
+    restaurant_scope = fields.String(load_default=ANY_RESTAURANT_OF_REGION,
+                                     validate=validate.OneOf(RESTAURANT_SCOPES))
 
 
 class HouseholdRef(Schema):

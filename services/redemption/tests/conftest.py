@@ -82,12 +82,14 @@ class World:
         getattr(self.service, handler)(payload)
         return payload
 
-    def restaurant(self, region_id=REGION, status="active", name="みどり食堂"):
+    def restaurant(self, region_id=REGION, status="active", name="みどり食堂",
+                   organisation_id=None):
         """A restaurant as directory's first announcement (version 1) describes it."""
         restaurant_id = new_id()
         handler = "on_restaurant_joined" if status == "active" else "on_restaurant_suspended"
-        self.deliver(handler, self.restaurant_fact(restaurant_id, region_id, status, 1,
-                                                   name=name, organisation_id=new_id()))
+        self.deliver(handler, self.restaurant_fact(
+            restaurant_id, region_id, status, 1, name=name,
+            organisation_id=organisation_id or new_id()))
         return restaurant_id
 
     @staticmethod

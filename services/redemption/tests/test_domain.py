@@ -31,6 +31,9 @@ def test_nothing_refuses_an_active_household_at_an_active_restaurant_of_its_regi
     (dict(restaurant_status=None, restaurant_region=None), "restaurant_not_active"),
     (dict(restaurant_region="umibe-shi", household_status="suspended"),
      "restaurant_other_region"),
+    # A region that keeps households to their own organisation's restaurants.
+    (dict(restaurant_scope="own_organisation", restaurant_organisation="o2",
+          household_status="suspended"), "restaurant_other_organisation"),
     (dict(household_status="suspended"), "household_not_active"),
     (dict(household_status="withdrawn"), "household_not_active"),
     # A household not known yet is not said to be elsewhere: it is simply not active.
@@ -38,6 +41,25 @@ def test_nothing_refuses_an_active_household_at_an_active_restaurant_of_its_regi
 ])
 def test_the_first_failing_check_names_the_decline(changes, reason):
     assert domain.refusal(counter(**changes)) == reason
+
+
+@pytest.mark.parametrize("scope, restaurant_organisation, refused", [
+    ("region", "o2", None),
+    ("own_organisation", "o1", None),
+    ("own_organisation", "o2", "restaurant_other_organisation"),
+])
+def test_a_region_may_keep_households_to_their_own_organisations_restaurants(
+        scope, restaurant_organisation, refused):
+    shown = counter(restaurant_scope=scope, household_organisation="o1",
+                    restaurant_organisation=restaurant_organisation)
+
+    assert domain.refusal(shown) == refused
+
+
+def test_every_decline_reason_has_its_message_in_japanese_and_english():
+    for reason in domain.DECLINE_REASONS:
+        ja, en = domain.DECLINE_MESSAGES[reason]
+        assert ja and en and ja != en
 
 
 def test_no_ticket_now_is_outside_the_window_and_an_empty_one_has_nothing_left():

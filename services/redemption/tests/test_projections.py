@@ -289,6 +289,16 @@ def test_a_program_sets_the_regions_time_zone_and_void_window(world, session):
     assert (zone.time_zone, zone.void_window_hours) == ("America/Los_Angeles", 12)
 
 
+def test_a_program_says_where_households_may_use_tickets_and_older_facts_mean_the_region(
+        world, session):
+    world.program()  # a fact published before the setting existed
+    assert session.get(RegionZone, REGION).restaurant_scope == "region"
+
+    world.program(restaurant_scope="own_organisation")
+    session.expire_all()
+    assert session.get(RegionZone, REGION).restaurant_scope == "own_organisation"
+
+
 def test_a_program_changed_again_keeps_the_latest_void_window(world, session):
     world.program(void_window_hours=12)
     world.program(void_window_hours=0)

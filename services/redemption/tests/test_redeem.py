@@ -293,6 +293,25 @@ def test_a_restaurant_of_another_region_declines(service, world):
                     "restaurant_other_region")
 
 
+def test_a_region_kept_to_own_organisations_declines_another_organisations_restaurant(
+        service, world, session):
+    ours, theirs = new_id(), new_id()
+    household_id = world.household(organisation_id=ours)
+    card = world.card(household_id)
+    world.tickets([household_id])
+    own_restaurant = world.restaurant(organisation_id=ours)
+    other_restaurant = world.restaurant(organisation_id=theirs)
+
+    # By default any partner restaurant of the region takes the ticket.
+    assert service.redeem(bill(other_restaurant, 500, card_number=card))["outcome"] == "applied"
+
+    world.program(restaurant_scope="own_organisation")
+    answer = service.redeem(bill(other_restaurant, 500, card_number=card))
+    assert declined(answer, "restaurant_other_organisation")
+    assert "支援団体" in answer["message_ja"]
+    assert service.redeem(bill(own_restaurant, 500, card_number=card))["balance_yen"] == 2000
+
+
 @pytest.mark.parametrize("event", ["on_household_suspended", "on_household_withdrawn"])
 def test_a_suspended_or_withdrawn_household_is_declined(service, world, restaurant, event):
     household_id, card, _ = world.family_with_card()
