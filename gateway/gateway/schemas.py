@@ -17,7 +17,7 @@ from shokudo_common import vocabulary
 from shokudo_common.errors import InvalidInput
 from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
 
-from gateway import auth
+from gateway import auth, passthrough
 
 # As shokudo_common.periods reads them: a month of the years 2000 to 2999.
 PERIOD = re.compile(r"^2\d{3}-(0[1-9]|1[0-2])$")
@@ -258,14 +258,6 @@ class Statement(Schema):
     lines = fields.List(fields.Nested(StatementLine))
 
 
-class FlagLabel(Schema):
-    """A restaurant's flag: its code, and the words families read for it."""
-
-    code = fields.String()
-    ja = fields.String()
-    en = fields.String()
-
-
 class PublicRestaurant(Schema):
     """A partner restaurant as families and the public find it."""
 
@@ -280,7 +272,7 @@ class PublicRestaurant(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
-    flag_labels = fields.List(fields.Nested(FlagLabel))
+    flag_labels = fields.List(fields.Nested(passthrough.FlagLabel))
 
 
 # -- support organisations: spreadsheets, cards and letters ----------------------------------
