@@ -82,6 +82,10 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(stack, wor
     assert (concern["household_id"], concern["external_ref"]) == (
         world["household"]["id"], "K-001")
     assert (concern["note"], concern["status"]) == (NOTE, "open")
+    assert concern["restaurant_name"] == RESTAURANT["name"]
+    assert concern["category_label"] == {"ja": "空腹・食事", "en": "Hunger"}
+    # In the region's local time: its program (Asia/Tokyo, the default) reached enrollment.
+    assert concern["raised_at"].endswith("+09:00")
     assert concerns_of(world, "hikari") == []
     with pytest.raises(ApiError) as refused:
         world["staff"]["hikari"].post(
@@ -101,6 +105,7 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(stack, wor
     assert datetime.fromisoformat(seen.pop("raised_at")) == datetime.fromisoformat(
         raised["raised_at"])
     assert seen == {"concern_id": raised["concern_id"], "category": "hunger",
+                    "category_label": {"ja": "空腹・食事", "en": "Hunger"},
                     "status": "acknowledged", "redemption_id": meal["redemption_id"]}
     day = world["counter"].get(f"/v1/restaurants/{restaurant}/redemptions")
     assert meal["redemption_id"] in [line["redemption_id"] for line in day["lines"]]
@@ -117,6 +122,11 @@ def test_a_moved_family_keeps_its_ticket_and_its_new_organisation_follows_it(sta
         {"to_organisation_id": hikari})
 
     assert moved["organisation_id"] == hikari and moved["in_force_at_counter"] is True
+    assert moved["card_reprint_needed"] is True
+    # The concern raised before the move is the new organisation's now, and the old one's no more.
+    assert concerns_of(world, "aoba") == []
+    [concern] = concerns_of(world, "hikari")
+    assert (concern["household_id"], concern["status"]) == (household, "acknowledged")
     with pytest.raises(ApiError) as gone:
         world["staff"]["aoba"].get(f"/v1/organisations/{aoba}/households/{household}")
     assert gone.value.status == 404

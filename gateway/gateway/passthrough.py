@@ -192,6 +192,14 @@ class Household(Answer):
         metadata={"description": "false: the counter learns of the change with its event"})
 
 
+class MovedHousehold(Household):
+    """The household as its new organisation's, and whether its card must be printed again."""
+
+    card_reprint_needed = fields.Boolean(metadata={
+        "description": "true: the household's card names the old organisation; print the"
+                       " card sheet again from the new one"})
+
+
 class CardReplacementBody(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(CARD_REPLACEMENT_REASONS))
 
@@ -242,6 +250,14 @@ class NominationBody(Schema):
     flags = fields.List(fields.String(validate=validate.OneOf(RESTAURANT_FLAGS)))
 
 
+class FlagLabel(Schema):
+    """A restaurant's flag: its code, and the words families read for it (directory's)."""
+
+    code = fields.String()
+    ja = fields.String()
+    en = fields.String()
+
+
 class Restaurant(Answer):
     """A restaurant as the operator and organisations see it."""
 
@@ -257,6 +273,7 @@ class Restaurant(Answer):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.List(fields.Nested(FlagLabel))
     status = fields.String()
     status_reason = fields.String(allow_none=True)
     created_at = fields.String(allow_none=True)

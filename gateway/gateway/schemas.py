@@ -10,13 +10,14 @@ so a field a service adds later never reaches them by accident.
 import re
 
 from marshmallow import (
-    INCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+    INCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema,
 )
 
+from shokudo_common import vocabulary
 from shokudo_common.errors import InvalidInput
 from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
 
-from gateway import auth
+from gateway import auth, passthrough
 
 # As shokudo_common.periods reads them: a month of the years 2000 to 2999.
 PERIOD = re.compile(r"^2\d{3}-(0[1-9]|1[0-2])$")
@@ -262,6 +263,7 @@ class PublicRestaurant(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.List(fields.Nested(passthrough.FlagLabel))
 
 
 # -- support organisations: spreadsheets, cards and letters ----------------------------------
@@ -398,7 +400,7 @@ class TrailPage(Schema):
 
 # -- care: usage, concerns, moves, the counter's day, the family's own ticket -----------------
 
-CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+CONCERN_CATEGORIES = tuple(vocabulary.CONCERN_CATEGORIES)
 
 
 class UsageQuery(Schema):
@@ -428,6 +430,9 @@ class UsageAnswer(Schema):
     organisation_id = fields.String()
     period = fields.String()
     time_zone = fields.String()
+    reach_out_periods = fields.List(fields.String(), metadata={
+        "description": "the two periods the reach-out flag looks at, oldest first: the latest"
+                       " whose windows have ended"})
     households = fields.List(fields.Nested(HouseholdUsage))
 
 
@@ -439,15 +444,27 @@ class ConcernQuery(Schema):
     status = fields.String(validate=validate.OneOf(("open", "acknowledged", "closed")))
 
 
-class OrganisationConcern(Schema):
-    """A concern as the organisation that referred the household sees it."""
+class Labelled(Schema):
+    """An answer with a concern's category: the code, and the words staff read for it."""
+
+    @pre_dump
+    def category_in_words(self, data, **kwargs):
+        return {**data, "category_label": vocabulary.concern_category_label(data["category"])}
+
+
+class OrganisationConcern(Labelled):
+    """A concern as the organisation that referred the household sees it; instants in the
+    region's local time (with their offset)."""
 
     concern_id = fields.String()
     household_id = fields.String()
     external_ref = fields.String(allow_none=True)
     restaurant_id = fields.String()
+    restaurant_name = fields.String(allow_none=True, metadata={
+        "description": "null for a concern kept before the name travelled with it"})
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Nested(Bilingual)
     note = fields.String()
     status = fields.String()
     raised_at = fields.String()
@@ -460,12 +477,13 @@ class ConcernRequest(Schema):
     note = Text(max_length=1000, required=True, multiline=True)
 
 
-class RestaurantConcern(Schema):
+class RestaurantConcern(Labelled):
     """A concern as the restaurant that raised it sees it: its status, never the household."""
 
     concern_id = fields.String()
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Nested(Bilingual)
     status = fields.String()
     raised_at = fields.String()
 
@@ -532,6 +550,27 @@ class MyMeal(Schema):
     balance_yen = fields.Integer()
     voided = fields.Boolean()
     voided_at = fields.String(allow_none=True)
+
+
+PUSH_PLATFORMS = ("ios", "android")
+
+
+class PushTokenRequest(Schema):
+    """The device the family's app registers for push messages."""
+
+    token = fields.String(required=True, validate=[
+        validate.Length(min=1, max=4096),
+        validate.Regexp(r"^\S+$", error="must be the device token, without spaces"),
+    ], metadata={"description": "the token the platform's push service gave the app"})
+    platform = fields.String(required=True, validate=validate.OneOf(PUSH_PLATFORMS))
+
+
+class PushDevice(Schema):
+    """The device now registered; the token itself is not repeated."""
+
+    household_id = fields.String()
+    platform = fields.String()
+    registered_at = fields.String()
 
 
 class MyHistory(Schema):

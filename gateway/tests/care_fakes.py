@@ -15,6 +15,7 @@ class CareEnrollment:
                             if household["organisation_id"] == organisation_id)
         return {"concern_id": CONCERN, "household_id": household_id, "external_ref": "A-001",
                 "restaurant_id": "cccccccc-2222-4000-8000-000000000003",
+                "restaurant_name": "みどり食堂",
                 "redemption_id": "abababab-0000-4000-8000-0000000000ab", "category": "mood",
                 "note": "元気がありませんでした", "status": status, "raised_at": RAISED_AT,
                 "acknowledged_at": None, "closed_at": None, "guardian_name": "山田 花子",

@@ -421,6 +421,11 @@ class FakeRedemption(CareRedemption, Recorder):
 
 
 class FakeNotification(Recorder):
+    def register_push_token(self, household_id, token, platform):
+        self.record("register_push_token", household_id, token, platform)
+        return {"household_id": household_id, "platform": platform,
+                "registered_at": "2026-03-10T12:00:00+09:00"}
+
     def delivery_summary(self, region_id=None):
         self.record("delivery_summary", region_id=region_id)
         return {"region_id": region_id, "total": 3,

@@ -121,6 +121,8 @@ def matrix(ids, fresh_refresh_token):
         ("GET", "/v1/app/me/ticket"): (HOUSEHOLD_ONLY, {}),
         ("POST", "/v1/app/me/qr"): (HOUSEHOLD_ONLY, {}),
         ("GET", "/v1/app/me/history"): (HOUSEHOLD_ONLY, {}),
+        ("POST", "/v1/app/me/push-token"): (
+            HOUSEHOLD_ONLY, {"json": {"token": "device-token-1", "platform": "ios"}}),
     }
 
 

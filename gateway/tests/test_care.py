@@ -6,6 +6,8 @@ carrying fields a careless gateway would pass on.
 
 import pytest
 
+from shokudo_common import vocabulary
+
 from care_fakes import CONCERN
 
 HOUSEHOLD_FIELDS = {"household_id", "external_ref", "guardian_name", "organisation_id", "note"}
@@ -89,6 +91,7 @@ def test_a_restaurant_raises_a_concern_and_learns_nothing_of_the_household(
     assert response.status_code == 201
     assert response.json() == {"concern_id": CONCERN, "redemption_id": REDEMPTION,
                                "category": "mood", "status": "open",
+                               "category_label": {"ja": "気分・様子", "en": "Mood"},
                                "raised_at": "2026-03-10T12:00:00+09:00"}
     assert not keys_in(response.json()) & HOUSEHOLD_FIELDS
     [(_, args, kwargs)] = care.redemption.called("raise_concern")
@@ -133,6 +136,11 @@ def test_the_organisation_lists_and_acknowledges_its_concerns_and_another_gets_4
 
     assert listed.status_code == 200
     assert listed.json()[0]["household_id"] == ids.household_a
+    # The code, and the words the staff read for it.
+    category = listed.json()[0]["category"]
+    assert listed.json()[0]["category_label"] == vocabulary.concern_category_label(category)
+    assert listed.json()[0]["category_label"]["ja"] != category
+    assert listed.json()[0]["restaurant_name"] == "みどり食堂"
     assert dict(care.enrollment.accessors)["list_concerns"]["purpose"] == "concern_review"
     assert "guardian_name" not in listed.json()[0]
     assert seen.status_code == 200 and seen.json()["status"] == "acknowledged"
@@ -236,3 +244,19 @@ def test_each_role_reaches_exactly_the_care_routes_meant_for_it(gateway, care, t
             expected[(method, path, caller)] = status
 
     assert answered == expected
+
+
+def test_the_app_registers_its_device_for_push_messages_under_its_own_household(
+        gateway, care, token_for, ids):
+    response = gateway.post("/v1/app/me/push-token", token=token_for("household"),
+                            json={"token": "fcm:abc123", "platform": "android"})
+    refused = gateway.post("/v1/app/me/push-token", token=token_for("household"),
+                           json={"token": "has a space", "platform": "windows",
+                                 "household_id": ids.household_a})
+
+    assert response.status_code == 200
+    assert response.json()["platform"] == "android" and "token" not in response.json()
+    [(_, args, _)] = care.notification.called("register_push_token")
+    assert args == (ids.household_a, "fcm:abc123", "android")
+    assert refused.status_code == 422
+    assert set(refused.json()["details"]["fields"]) == {"token", "platform", "household_id"}

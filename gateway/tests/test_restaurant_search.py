@@ -13,7 +13,8 @@ NEARBY_ANSWER = {
         "id": "cccccccc-2222-4000-8000-000000000003", "region_id": "hoshizora-ku",
         "name": "みどり食堂", "name_kana": "ミドリショクドウ", "address": "星空区青葉1-2-3",
         "area": "青葉", "latitude": 35.7, "longitude": 139.7, "phone": "03-1234-5678",
-        "opening_hours": {}, "flags": [], "open_now": True, "distance_m": 120,
+        "opening_hours": {}, "flags": ["takeout"], "open_now": True, "distance_m": 120,
+        "flag_labels": [{"code": "takeout", "ja": "持ち帰りできます", "en": "Takeout"}],
         # Fields a careless gateway would pass on to the public.
         "organisation_id": "aaaaaaaa-0000-4000-8000-000000000001", "status_reason": "内部メモ",
     }],
@@ -45,6 +46,8 @@ def test_anyone_can_search_nearby_and_sees_only_public_fields(gateway, nearby, i
     assert response.status_code == 200
     [restaurant] = response.json()["restaurants"]
     assert restaurant["distance_m"] == 120 and restaurant["open_now"] is True
+    assert restaurant["flag_labels"] == [{"code": "takeout", "ja": "持ち帰りできます",
+                                          "en": "Takeout"}]
     assert "organisation_id" not in restaurant and "status_reason" not in restaurant
     assert response.json()["local_time"] == "2026-12-05T23:30+09:00"
     assert nearby == [(ids.region, {

@@ -1,7 +1,7 @@
-"""The family's app: its own ticket, QR code and history."""
+"""The family's app: its own ticket, QR code and history, and the device it is reached on."""
 
 from gateway import passthrough, schemas
-from gateway.http import route
+from gateway.http import load_body, route
 from gateway.routes.audiences import HOUSEHOLD_ONLY
 
 
@@ -23,3 +23,16 @@ class HouseholdRoutes:
     def my_history(self, request, caller):
         """Every use of the ticket: restaurant, local date and yen, newest first."""
         return schemas.MyHistory().dump(self.redemption.history(caller.household_id))
+
+    @route("POST", "/v1/app/me/push-token", serves=HOUSEHOLD_ONLY,
+           body=schemas.PushTokenRequest, answer=schemas.PushDevice)
+    def my_push_token(self, request, caller):
+        """The device this app is reached on by push messages; a new one replaces the old.
+
+        Notification keeps it (it owns how families are reached) and writes to it when the
+        family prefers app notifications.
+        """
+        device = load_body(schemas.PushTokenRequest(), request)
+        registered = self.notification.register_push_token(
+            caller.household_id, device["token"], device["platform"])
+        return schemas.PushDevice().dump(registered)

@@ -232,7 +232,8 @@ class OrganisationRoutes:
         return schemas.UsageAnswer().dump(usage)
 
     @route("POST", "/v1/organisations/<organisation_id>/households/<household_id>/move",
-           serves=ORGANISATION_STAFF, body=schemas.MoveRequest, answer=passthrough.Household,
+           serves=ORGANISATION_STAFF, body=schemas.MoveRequest,
+           answer=passthrough.MovedHousehold,
            errors=("household_not_found", "household_cap_reached", "household_withdrawn",
                    "household_already_there", "organisation_other_region",
                    "external_ref_taken"), idempotent=True, personal_data=True)

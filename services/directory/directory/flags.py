@@ -18,3 +18,10 @@ def label_ja(flag):
 
 def label_en(flag):
     return FLAGS[flag][1]
+
+
+def labels(flags):
+    """``[{code, ja, en}]`` for a restaurant's flags, in its order; what the answers carry
+    beside the codes, so that no screen has to know the words itself."""
+    return [{"code": flag, "ja": label_ja(flag), "en": label_en(flag)}
+            for flag in flags if flag in FLAGS]

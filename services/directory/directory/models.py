@@ -64,15 +64,17 @@ class Restaurant(Base):
 
 
 class RegionZone(Base):
-    """Each region's time zone, as issuance's last ``program_updated`` said.
+    """Each region's time zone and program name, as issuance's last ``program_updated`` said.
 
     "Open now" is decided in the region's local time; a region not heard of yet is taken to
-    be in Asia/Tokyo, the programs' default.
+    be in Asia/Tokyo, the programs' default. The printed list is titled with the program's
+    name (the region's id until a fact with the name arrives).
     """
 
     __tablename__ = "region_zones"
 
     region_id = Column(String(64), primary_key=True)
     time_zone = Column(String(64), nullable=False)
+    program_name = Column(Text)
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())

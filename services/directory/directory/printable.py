@@ -82,14 +82,15 @@ PDF_COLUMNS = [(key, title) for key, title in COLUMNS if key != "area"]
 WIDTHS = [32 * mm, 26 * mm, 34 * mm, 25 * mm, 39 * mm, 26 * mm]
 
 
-def pdf_bytes(region_id, restaurants, printed_on):
-    """The A4 list; ``printed_on`` is the region's local date, printed under the title."""
+def pdf_bytes(program_name, restaurants, printed_on):
+    """The A4 list, titled with the region's program name (its id until the directory has
+    heard the name); ``printed_on`` is the region's local date, printed under the title."""
     out = io.BytesIO()
     document = SimpleDocTemplate(out, pagesize=A4, leftMargin=9 * mm, rightMargin=9 * mm,
                                  topMargin=12 * mm, bottomMargin=12 * mm,
-                                 title=f"提携飲食店一覧 {region_id}", author="ドコデモこども食堂")
+                                 title=f"提携飲食店一覧 {program_name}", author="ドコデモこども食堂")
     story = [
-        Paragraph(f"ドコデモこども食堂 提携飲食店一覧 ({escape(region_id)})", TITLE),
+        Paragraph(f"ドコデモこども食堂 提携飲食店一覧 ({escape(program_name)})", TITLE),
         Paragraph(f"Partner restaurants — {printed_on.isoformat()} 現在 / as of "
                   f"{printed_on.isoformat()}. 食事券・カードが使えるお店です。"
                   " The meal ticket and card are accepted here.", NOTE),

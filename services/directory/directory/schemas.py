@@ -10,7 +10,7 @@ from marshmallow import (
 from shokudo_common.validation import Id, Latitude, Longitude, RegionId, Text
 
 from directory import hours
-from directory.flags import FLAGS
+from directory.flags import FLAGS, labels
 
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 PHONE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
@@ -70,6 +70,10 @@ class Nomination(RestaurantDetails):
     organisation_id = Id(required=True)
 
 
+def _flag_labels(restaurant):
+    return labels(restaurant.flags or [])
+
+
 class RestaurantOut(Schema):
     id = fields.String()
     region_id = fields.String()
@@ -83,6 +87,7 @@ class RestaurantOut(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.Function(_flag_labels)
     status = fields.String()
     status_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -97,13 +102,15 @@ def known_time_zone(name):
 
 
 class ProgramFact(Schema):
-    """The part of issuance's ``program_updated`` that the directory keeps: the time zone."""
+    """The part of issuance's ``program_updated`` that the directory keeps: the time zone and
+    the program's name (a fact from before the name travelled has none)."""
 
     class Meta:
         unknown = EXCLUDE
 
     region_id = RegionId(required=True)
     time_zone = fields.String(required=True, validate=known_time_zone)
+    name = Text(load_default=None)
 
 
 class NearbySearch(Schema):
@@ -133,5 +140,6 @@ class NearbyRestaurant(Schema):
     phone = fields.String()
     opening_hours = fields.Dict()
     flags = fields.List(fields.String())
+    flag_labels = fields.Function(lambda row: labels(row["flags"]))
     open_now = fields.Boolean()
     distance_m = fields.Function(lambda row: round(row["distance_m"]))

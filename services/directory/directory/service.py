@@ -156,9 +156,11 @@ class DirectoryService(OperationalEndpoints):
         """The same list as an A4 PDF, base64 encoded (RPC carries JSON)."""
         restaurants = self._active_in(region_id)
         printed_on = self._local_now(region_id).date()
+        region = self.db.get(RegionZone, region_id)
+        title = (region.program_name if region else None) or region_id
 
         # Laying out pages is CPU work: a real thread keeps the hub (and heartbeats) going.
-        document = tpool.execute(printable.pdf_bytes, region_id, restaurants, printed_on)
+        document = tpool.execute(printable.pdf_bytes, title, restaurants, printed_on)
         log.info("restaurant list printed", extra={
             "region_id": region_id, "restaurants": len(restaurants), "bytes": len(document),
         })
@@ -168,12 +170,15 @@ class DirectoryService(OperationalEndpoints):
 
     @on_event("issuance", "program_updated")
     def on_program_updated(self, payload):
-        """Keep the region's time zone; the latest program applied wins (no version)."""
+        """Keep the region's time zone and program name; the latest program applied wins
+        (no version). A fact without a name leaves the name kept before."""
         program = load(ProgramFact(), payload)
-        statement = insert(RegionZone).values(region_id=program["region_id"],
-                                              time_zone=program["time_zone"])
+        kept = {"time_zone": program["time_zone"]}
+        if program["name"]:
+            kept["program_name"] = program["name"]
+        statement = insert(RegionZone).values(region_id=program["region_id"], **kept)
         self.db.execute(statement.on_conflict_do_update(
-            index_elements=[RegionZone.region_id], set_={"time_zone": program["time_zone"]},
+            index_elements=[RegionZone.region_id], set_=kept,
         ))
         ZONES.remember(program["region_id"], program["time_zone"])
         log.info("region time zone recorded", extra={

@@ -163,6 +163,13 @@ def test_flags_filter_keeps_restaurants_with_every_flag_asked(service, add):
 
     assert names(both) == ["両方"]
     assert names(welcome) == ["子ども歓迎", "両方"]
+    # Each flag comes with the words families read, Japanese first.
+    [restaurant] = both["restaurants"]
+    assert restaurant["flag_labels"] == [
+        {"code": "children_alone_welcome", "ja": "子どもだけでも歓迎",
+         "en": "Children on their own welcome"},
+        {"code": "allergy_menu", "ja": "アレルギー対応メニューあり", "en": "Allergy-friendly menu"},
+    ]
 
 
 def test_a_change_of_hours_or_name_is_searched_at_once(service, add):

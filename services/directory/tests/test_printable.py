@@ -76,6 +76,24 @@ def test_the_pdf_is_a4_and_names_every_active_restaurant(service, restaurants):
     assert "2026-12-05" in content
 
 
+def test_the_pdf_is_titled_with_the_programs_name_not_the_regions_id(service, restaurants):
+    def title():
+        document = base64.b64decode(service.printable_list_pdf(REGION))
+        return PdfReader(io.BytesIO(document)).pages[0].extract_text().splitlines()[0]
+
+    before = title()
+    service.on_program_updated({"event_id": "p-1", "region_id": REGION, "name": "星空区こども食堂",
+                                "time_zone": "Asia/Tokyo", "amount_yen": 3000})
+    named = title()
+    # A later fact without the name (an older issuance) keeps the name heard before.
+    service.on_program_updated({"event_id": "p-2", "region_id": REGION,
+                                "time_zone": "Asia/Tokyo", "amount_yen": 3000})
+
+    assert REGION in before
+    assert "星空区こども食堂" in named and REGION not in named
+    assert title() == named
+
+
 def test_a_region_without_restaurants_still_prints_a_page_that_says_so(service):
     document = base64.b64decode(service.printable_list_pdf("empty-ku"))
 

@@ -38,6 +38,11 @@ def test_a_nominated_restaurant_waits_for_approval_and_announces_nothing(service
 
     assert restaurant["status"] == "pending"
     assert restaurant["opening_hours"]["sat"] == []
+    assert restaurant["flag_labels"] == [{"code": "children_alone_welcome",
+                                          "ja": "子どもだけでも歓迎",
+                                          "en": "Children on their own welcome"}]
+    [listed] = service.list_restaurants("hoshizora-ku")
+    assert listed["flag_labels"] == restaurant["flag_labels"]
     assert database.outbox_events() == []
 
 

@@ -6,9 +6,11 @@ belongs to here, which is the truth about referrals. Once kept, ``concern_record
 notification service to let the organisation know that a concern is waiting: ids only (the
 household's leads notification to the organisation's address; the message never names it).
 
-The organisation sees which household and when, acknowledges and closes. The restaurant sees
-only the status of what it raised. Reads are scoped: another organisation's concern is not
-found, exactly as an unknown one.
+The organisation sees which household, at which restaurant (by name, from the fact) and when,
+acknowledges and closes. The restaurant sees only the status of what it raised. Reads are
+scoped: another organisation's concern is not found, exactly as an unknown one. Instants are
+given in the region's local time, the zone learnt from issuance's ``program_updated``
+(Asia/Tokyo for a region not heard of yet).
 """
 
 import logging
@@ -17,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from shokudo_common.errors import NotFound
+from shokudo_common.periods import zone_info
 
 from enrollment import domain
-from enrollment.models import Concern, Household
+from enrollment.models import Concern, Household, RegionZone
 from enrollment.schemas import ConcernOut, RestaurantConcernOut
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ SHOWN_FIELDS = ("external_ref", "concern_note")
 
 # Enough for a restaurant's screen; the oldest beyond it are not shown.
 RESTAURANT_LIST_LIMIT = 200
+
+DEFAULT_TIME_ZONE = "Asia/Tokyo"
+INSTANTS = ("raised_at", "acknowledged_at", "closed_at")
 
 
 def record(session, outbox, fact):
@@ -51,7 +57,8 @@ def record(session, outbox, fact):
     kept = session.execute(insert(Concern).values(
         id=fact["concern_id"], organisation_id=household.organisation_id,
         household_id=household.id, region_id=household.region_id,
-        restaurant_id=fact["restaurant_id"], redemption_id=fact["redemption_id"],
+        restaurant_id=fact["restaurant_id"], restaurant_name=fact["restaurant_name"],
+        redemption_id=fact["redemption_id"],
         category=fact["category"], note=fact["note"], status=domain.OPEN,
         raised_at=fact["raised_at"],
     ).on_conflict_do_nothing(index_elements=["id"]).returning(Concern.id)).first()
@@ -74,15 +81,51 @@ def of_organisation(session, organisation_id, status=None):
     if status:
         query = query.where(Concern.status == status)
     rows = session.execute(query.order_by(Concern.raised_at.desc(), Concern.id)).all()
-    return [{**ConcernOut().dump(concern), "external_ref": external_ref}
-            for concern, external_ref in rows]
+    zones = Zones(session)
+    return [_for_organisation(concern, external_ref, zones) for concern, external_ref in rows]
 
 
 def of_restaurant(session, restaurant_id):
     """What the restaurant raised and where each stands; nothing about any household."""
     query = (select(Concern).where(Concern.restaurant_id == restaurant_id)
              .order_by(Concern.raised_at.desc(), Concern.id).limit(RESTAURANT_LIST_LIMIT))
-    return RestaurantConcernOut(many=True).dump(session.scalars(query).all())
+    zones = Zones(session)
+    return [zones.local(concern, RestaurantConcernOut().dump(concern))
+            for concern in session.scalars(query).all()]
+
+
+def remember_time_zone(session, region_id, time_zone):
+    """The region's zone from issuance's ``program_updated``; the latest applied wins."""
+    statement = insert(RegionZone).values(region_id=region_id, time_zone=time_zone)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[RegionZone.region_id], set_={"time_zone": time_zone}))
+
+
+class Zones:
+    """The time zones of the regions one answer shows, each read once."""
+
+    def __init__(self, session):
+        self.session = session
+        self.known = {}
+
+    def of(self, region_id):
+        if region_id not in self.known:
+            kept = self.session.get(RegionZone, region_id)
+            self.known[region_id] = zone_info(kept.time_zone if kept else DEFAULT_TIME_ZONE)
+        return self.known[region_id]
+
+    def local(self, concern, shown):
+        """``shown`` with the concern's instants in its region's local time."""
+        zone = self.of(concern.region_id)
+        for name in INSTANTS:
+            if name in shown:
+                moment = getattr(concern, name)
+                shown[name] = moment.astimezone(zone).isoformat() if moment else None
+        return shown
+
+
+def _for_organisation(concern, external_ref, zones):
+    return zones.local(concern, {**ConcernOut().dump(concern), "external_ref": external_ref})
 
 
 def move_on(session, organisation_id, concern_id, action, now):
@@ -103,4 +146,4 @@ def move_on(session, organisation_id, concern_id, action, now):
         session.flush()
 
     household = session.get(Household, concern.household_id)
-    return {**ConcernOut().dump(concern), "external_ref": household.external_ref}
+    return _for_organisation(concern, household.external_ref, Zones(session))

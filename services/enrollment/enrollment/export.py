@@ -4,7 +4,8 @@ The file is UTF-8 with a BOM (Excel otherwise reads it as Shift_JIS and garbles 
 lines end in CRLF, and the headers are the ones the import reads first, in the import's order,
 so a file exported and imported again is all "unchanged". One more column, 状態, tells staff
 whether each household is active, suspended or withdrawn; the import leaves it alone, as it
-leaves any column it does not know.
+leaves any column it does not know. Text Excel would take for a number or a date (a 管理番号
+001, digits alone) is written so that Excel keeps it as typed (:func:`spreadsheet.guard`).
 """
 
 import csv
@@ -43,4 +44,6 @@ def cell(name, value):
         return LANGUAGE_WORDS[value]
     if name == "notify_by":
         return NOTIFY_BY_WORDS[value]
+    if name == "children":
+        return str(value)  # a number, and Excel may read it as one
     return spreadsheet.guard(str(value))

@@ -25,7 +25,9 @@ from sqlalchemy import func, select, update
 from shokudo_common.errors import Conflict, NotFound
 
 from enrollment import domain
-from enrollment.models import ActivationCode, Card, CardReplacement, Household, Organisation
+from enrollment.models import (
+    ActivationCode, Card, CardReplacement, Concern, Household, HouseholdMove, Organisation,
+)
 
 STATUS_EVENTS = {
     domain.SUSPENDED: "household_suspended",
@@ -127,6 +129,15 @@ class Register:
         ).with_for_update()
         return self.session.scalars(query).first()
 
+    def moved_out(self, organisation_id, external_ref):
+        """The latest move of a household that left the organisation under this reference,
+        or None; a household that came back under it is found by ``household_by_ref``."""
+        query = select(HouseholdMove).where(
+            HouseholdMove.from_organisation_id == organisation_id,
+            HouseholdMove.external_ref == external_ref,
+        ).order_by(HouseholdMove.moved_at.desc(), HouseholdMove.id.desc())
+        return self.session.scalars(query).first()
+
     def households_by_id(self, household_ids):
         query = select(Household, Organisation).join(Organisation).where(
             Household.id.in_(list(household_ids))
@@ -203,10 +214,26 @@ class Register:
     def move(self, household, to_organisation):
         """The household now belongs to ``to_organisation``, with its ticket, card and history;
         returns the change with the ``household_moved`` fact. The caller has locked both
-        organisations and the household, and checked the move and the cap."""
+        organisations and the household, and checked the move and the cap.
+
+        The household's concerns go with it: the new organisation is the one staying
+        connected with the family now, and the old one no longer sees them. The old
+        organisation's reference is remembered, so that its spreadsheet, imported again with
+        the family still on it, does not enrol the family a second time.
+        """
         from_organisation_id = household.organisation_id
+        now = self.now()
         household.organisation_id = to_organisation.id
-        household.updated_at = self.now()
+        household.updated_at = now
+        self.session.execute(
+            update(Concern).where(Concern.household_id == household.id)
+            .values(organisation_id=to_organisation.id)
+        )
+        self.session.add(HouseholdMove(
+            household_id=household.id, from_organisation_id=from_organisation_id,
+            to_organisation_id=to_organisation.id, external_ref=household.external_ref,
+            moved_at=now,
+        ))
         self.session.flush()
         fact = self._announce("household_moved", household,
                               from_organisation_id=from_organisation_id)

@@ -6,7 +6,8 @@ others are rejected. A rejected line says why, column by column, in Japanese and
 (:mod:`enrollment.reasons`). The organisation's cap is checked line by line, counting the
 households created by earlier lines, and the report says how many lines went over it. Lines
 identical to what is kept write and publish nothing, so the same file imported twice changes
-nothing the second time.
+nothing the second time. A line whose 管理番号 belonged to a household that has since moved to
+another organisation is rejected (``household_moved``): the family is the other one's now.
 
 A dry run goes through the same steps; the caller rolls the whole transaction back, so the
 outcomes are the ones a real import would have now, and nothing is written or published.
@@ -86,6 +87,14 @@ class Import:
                                   reasons.for_line("duplicate_external_ref", message, lines=lines))
 
         existing = self.register.household_by_ref(self.organisation.id, ref) if ref else None
+        if existing is None and ref and self.register.moved_out(self.organisation.id, ref):
+            # The family moved to another organisation, which keeps it now; a line still
+            # listing it in the old sheet must not enrol it a second time.
+            message = (f"the household {ref} moved to another organisation;"
+                       " it is not enrolled again")
+            return self._rejected(row.line, ref, "household_moved", {"row": [message]},
+                                  reasons.for_line("household_moved", message, ref=ref))
+
         details, errors = self._details(row, existing)
         if errors:
             return self._rejected(row.line, ref, "invalid_row", errors,

@@ -133,6 +133,25 @@ class CardReplacement(Base):
     )
 
 
+class HouseholdMove(Base):
+    """A household that moved from one organisation to another, and the reference (管理番号) it
+    had in the organisation it left: that organisation's spreadsheet may still list the family,
+    and importing it again must not enrol the family a second time."""
+
+    __tablename__ = "household_moves"
+
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    household_id = Column(String(36), ForeignKey("households.id"), nullable=False, index=True)
+    from_organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    to_organisation_id = Column(String(36), ForeignKey("organisations.id"), nullable=False)
+    external_ref = Column(String(40), nullable=False)
+    moved_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("household_moves_left_ref", "from_organisation_id", "external_ref"),
+    )
+
+
 class AccessRecord(Base):
     """One read or change of households' personal data: who, when, what and why.
 
@@ -181,6 +200,8 @@ class Concern(Base):
     household_id = Column(String(36), ForeignKey("households.id"), nullable=False)
     region_id = Column(String(64), nullable=False)
     restaurant_id = Column(String(36), nullable=False)
+    # As the concern's fact named it (null for a fact from before it did).
+    restaurant_name = Column(Text)
     redemption_id = Column(String(36), nullable=False)
     category = Column(String(16), nullable=False)
     note = Column(Text, nullable=False)
@@ -195,3 +216,16 @@ class Concern(Base):
         Index("concerns_organisation_status", "organisation_id", "status"),
         Index("concerns_restaurant", "restaurant_id"),
     )
+
+
+class RegionZone(Base):
+    """Each region's time zone, as issuance's last ``program_updated`` said: the instants an
+    organisation reads (concerns) are given in its region's local time. A region not heard of
+    is taken to be in Asia/Tokyo, the programs' default."""
+
+    __tablename__ = "region_zones"
+
+    region_id = Column(String(64), primary_key=True)
+    time_zone = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
+                        onupdate=func.now())

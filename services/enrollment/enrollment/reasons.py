@@ -9,7 +9,7 @@ A reason names the column by the header the organisation's own file gives it; a 
 the whole line names no column.
 """
 
-from enrollment.schemas import NO_CONTACT
+from enrollment.schemas import NO_CONTACT, NOTIFY_BY_PUSH_WITHOUT_APP, NOTIFY_BY_SMS_WITHOUT_PHONE
 from enrollment.spreadsheet import label
 
 # What marshmallow and our fields say when a cell is empty. An empty cell also fails its
@@ -28,6 +28,7 @@ WHAT_EACH_COLUMN_HOLDS = {
     "children": "子どもの人数を 1〜15 の数字で書いてください。",
     "channel": "「アプリ」か「カード」と書いてください。",
     "language": "「日本語」か「英語」と書いてください。",
+    "notify_by": "「メール」「SMS」「アプリ通知」のどれかを書いてください（空欄はメール）。",
 }
 ANY_COLUMN = "この欄の値を確かめてください。"
 
@@ -37,6 +38,8 @@ WHOLE_LINE = {
     "household_cap_reached": "利用中の世帯が上限（{cap}世帯）に達しているため、この行は登録"
                              "しませんでした。",
     "household_withdrawn": "この世帯は退会済みのため、内容を変更できません。",
+    "household_moved": "管理番号 {ref} の世帯は他の団体へ移ったため、この団体では登録しません。"
+                       "別の世帯であれば、別の管理番号にしてください。",
     "row_not_saved": "この行は保存できませんでした。もう一度ファイルを取り込んでください。",
 }
 WHOLE_LINE_FALLBACK = "この行は取り込めませんでした。"
@@ -75,6 +78,10 @@ def over_cap(cap, lines_over):
 def _in_japanese(name, message, headers):
     if message == NO_CONTACT:
         return f"{_header('phone', headers)}か{_header('email', headers)}のどちらかを書いてください。"
+    if message == NOTIFY_BY_SMS_WITHOUT_PHONE:
+        return f"SMSで連絡するには{_header('phone', headers)}が要ります。"
+    if message == NOTIFY_BY_PUSH_WITHOUT_APP:
+        return f"アプリ通知は{_header('channel', headers)}が「アプリ」の世帯だけが選べます。"
     if message in BLANK_MESSAGES:
         return f"{_header(name, headers)}が空欄です。"
     return WHAT_EACH_COLUMN_HOLDS.get(name, ANY_COLUMN)

@@ -9,10 +9,13 @@ Names and addresses are kept exactly as written.
 import re
 import unicodedata
 
+import phonenumbers
 from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema,
 )
 
+from shokudo_common import vocabulary
+from shokudo_common.periods import zone_info
 from shokudo_common.validation import Id, Instant, RegionId, Text
 
 from enrollment import domain
@@ -37,14 +40,36 @@ def narrow(value):
 
 
 class PhoneNumber(fields.String):
-    """A Japanese phone number, 10 or 11 digits, hyphens optional."""
+    """A Japanese phone number, 10 or 11 digits, hyphens optional.
+
+    The area code in brackets (``03(1234)5678``, ``(03)1234-5678``, full-width brackets too)
+    is read as hyphens. Digits typed without hyphens are hyphenated as the number plan groups
+    them (``09012345678`` is kept as ``090-1234-5678``): that is how staff read a number, and
+    a spreadsheet never takes it for a number and drops its first 0.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
-        phone = narrow(super()._deserialize(value, attr, data, **kwargs))
+        phone = _brackets_as_hyphens(narrow(super()._deserialize(value, attr, data, **kwargs)))
         digits = phone.replace("-", "")
         if not PHONE.match(phone) or len(digits) not in (10, 11):
             raise ValidationError("must be a phone number such as 03-1234-5678 or 090-1234-5678")
-        return phone
+        return hyphenated(phone) if phone == digits else phone
+
+
+def _brackets_as_hyphens(phone):
+    return re.sub(r"-{2,}", "-", re.sub(r"[()]", "-", phone)).strip("-")
+
+
+def hyphenated(digits):
+    """A Japanese number of digits alone grouped by the number plan (phonenumbers), or the
+    digits as they are when the plan does not know the number."""
+    try:
+        number = phonenumbers.parse(digits, "JP")
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_valid_number(number):
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 class Postcode(fields.String):
@@ -289,15 +314,37 @@ class ConcernFact(Schema):
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
     restaurant_id = Id(required=True)
+    restaurant_name = fields.String(load_default=None, allow_none=True)
     redemption_id = Id(required=True)
     category = fields.String(required=True, validate=validate.Length(min=1, max=16))
     note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     raised_at = fields.AwareDateTime(required=True)
 
 
+def _known_time_zone(name):
+    try:
+        zone_info(name)
+    except ValueError:
+        raise ValidationError("must be a known time zone such as Asia/Tokyo") from None
+
+
+class ProgramFact(Schema):
+    """The part of issuance's ``program_updated`` that enrollment keeps: the time zone."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    region_id = RegionId(required=True)
+    time_zone = fields.String(required=True, validate=_known_time_zone)
+
+
 class ConcernFilter(Schema):
     status = fields.String(allow_none=True, load_default=None,
                            validate=validate.OneOf(domain.CONCERN_STATUSES))
+
+
+def _category_label(concern):
+    return vocabulary.concern_category_label(concern.category)
 
 
 class ConcernOut(Schema):
@@ -306,8 +353,10 @@ class ConcernOut(Schema):
     concern_id = fields.String(attribute="id")
     household_id = fields.String()
     restaurant_id = fields.String()
+    restaurant_name = fields.String(allow_none=True)
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Function(_category_label)
     note = fields.String()
     status = fields.String()
     raised_at = fields.DateTime()
@@ -321,6 +370,7 @@ class RestaurantConcernOut(Schema):
     concern_id = fields.String(attribute="id")
     redemption_id = fields.String()
     category = fields.String()
+    category_label = fields.Function(_category_label)
     status = fields.String()
     raised_at = fields.DateTime()
 

@@ -41,7 +41,7 @@ from enrollment.office import OfficeEndpoints
 from enrollment.schemas import (
     AccessRecordOut, CardReplacementIn, CardReplacementOut, ConcernFact, ConcernFilter,
     ConcernRef, ContactsRequest, HouseholdFilter, HouseholdIn, HouseholdOut, ImportRequest,
-    MoveIn, OrganisationIn, OrganisationOut,
+    MoveIn, OrganisationIn, OrganisationOut, ProgramFact,
 )
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,9 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         with its ticket, balance, card and history. The new organisation's cap counts it.
 
         Once this has answered, redemption holds the move (``in_force_at_counter``), so the old
-        organisation no longer sees the household's usage and the new one does.
+        organisation no longer sees the household's usage and the new one does. The
+        household's concerns move with it. ``card_reprint_needed`` says that the household's
+        card names the old organisation and should be printed again by the new one.
         """
         trail = self._trail(accessor)
         request = load(MoveIn(), {"to_organisation_id": to_organisation_id})
@@ -223,8 +225,12 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         if household.status == domain.ACTIVE:
             domain.ensure_room(target.household_cap, register.active_households(target.id))
         change = register.move(household, target)
-        answer = keyed.remember(self.db, self._household_out(
-            household, register.current_card(household.id)))
+        card_number = register.current_card(household.id)
+        # The card in the family's hands names the old organisation as whom to call.
+        answer = keyed.remember(self.db, {
+            **self._household_out(household, card_number),
+            "card_reprint_needed": card_number is not None,
+        })
         # Recorded under the new organisation, whose household it now is.
         trail.record("household.move", [household], ["organisation_id"])
         self.db.commit()
@@ -247,6 +253,15 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         log.info("concern recorded" if kept else "concern already recorded", extra={
             "concern_id": fact["concern_id"], "restaurant_id": fact["restaurant_id"],
             "category": fact["category"],
+        })
+
+    @on_event("issuance", "program_updated")
+    def on_program_updated(self, payload):
+        """Keep the region's time zone, in which organisations read the instants of concerns."""
+        program = load(ProgramFact(), payload)
+        concerns.remember_time_zone(self.db, program["region_id"], program["time_zone"])
+        log.info("region time zone recorded", extra={
+            "region_id": program["region_id"], "time_zone": program["time_zone"],
         })
 
     @rpc

@@ -100,14 +100,16 @@ def read(csv_base64):
     records = csv.reader(io.StringIO(text, newline=""))
     header = next(records, None)
     if header is None:
-        raise _bad_file("the file is empty", "empty_file")
+        raise _bad_file("the file is empty", "empty_file", "ファイルが空です。")
     columns = map_columns(header)
     rows = []
     for line, cells in enumerate(records, start=2):
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) == MAX_ROWS:
-            raise _bad_file(f"the file has more than {MAX_ROWS} households", "file_too_long")
+            raise _bad_file(f"the file has more than {MAX_ROWS} households", "file_too_long",
+                            f"1つのファイルで取り込めるのは{MAX_ROWS}世帯までです。"
+                            "ファイルを分けてください。")
         rows.append(read_row(line, columns, cells))
     return Sheet({name: header[index].strip() for name, index in columns.items()}, rows)
 
@@ -116,10 +118,12 @@ def unpack(csv_base64):
     try:
         raw = base64.b64decode(csv_base64, validate=True)
     except (binascii.Error, ValueError, TypeError):
-        raise _bad_file("csv_base64 is not valid base64", "invalid_input") from None
+        raise _bad_file("csv_base64 is not valid base64", "invalid_input",
+                        "ファイルを受け取れませんでした（base64 の形になっていません）。") from None
     if len(raw) > MAX_BYTES:
-        raise _bad_file(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-                        "file_too_large")
+        megabytes = MAX_BYTES // (1024 * 1024)
+        raise _bad_file(f"the file is larger than {megabytes} MB", "file_too_large",
+                        f"ファイルが{megabytes}MBを超えています。ファイルを分けてください。")
     return raw
 
 
@@ -127,7 +131,9 @@ def decode(raw):
     """UTF-8 with BOM, else strict UTF-8, else Shift_JIS as Windows writes it (CP932)."""
     if raw.startswith(WORKBOOK_SIGNATURES):
         raise _bad_file("this is an Excel workbook; save it as CSV and send that",
-                        "file_not_readable")
+                        "file_not_readable",
+                        "Excelのブック（.xlsx / .xls）のままです。「名前を付けて保存」で"
+                        "CSV形式にしてから送ってください。")
     if raw.startswith(codecs.BOM_UTF8):
         return _text(raw.decode("utf-8-sig"))
     try:
@@ -138,15 +144,21 @@ def decode(raw):
         return _text(raw.decode("cp932"))
     except UnicodeDecodeError:
         pass
-    raise _bad_file("the file is neither UTF-8 nor Shift_JIS text", "file_not_readable")
+    raise _not_text()
 
 
 def _text(text):
     # CP932 decodes almost any bytes; control or private-use characters betray a file that
     # was not text in the first place.
     if NOT_TEXT.search(text):
-        raise _bad_file("the file is neither UTF-8 nor Shift_JIS text", "file_not_readable")
+        raise _not_text()
     return text
+
+
+def _not_text():
+    return _bad_file("the file is neither UTF-8 nor Shift_JIS text", "file_not_readable",
+                     "ファイルの文字コードを読み取れません。CSV（UTF-8 か Shift_JIS）で"
+                     "保存し直してください。")
 
 
 def map_columns(header):
@@ -194,12 +206,30 @@ def cell_at(cells, index):
 # quote off again so the export imports as unchanged.
 FORMULA_STARTS = ("=", "+", "-", "@")
 
+# Text Excel would turn into a number or a date on opening a CSV: a 管理番号 001 would become 1,
+# digits longer than 15 would be rounded, 1-2 would become 2 January. Such a cell is written
+# as ="001", a formula whose value is the text itself, which Excel (and LibreOffice, Google
+# Sheets) shows as typed. Saved again as CSV, Excel writes the value, 001: both forms read the
+# same here.
+EXCEL_WOULD_CONVERT = re.compile(
+    r"[+-]?(\d[\d,]*(\.\d*)?([eE][+-]?\d+)?%?|\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?"
+    r"|\d{1,2}:\d{2}(:\d{2})?)"
+)
+AS_TEXT = re.compile(r'="([^"]*)"')
+
 
 def guard(text):
+    """A text cell as Excel will keep it: as text, never a formula, number or date."""
+    if EXCEL_WOULD_CONVERT.fullmatch(text):
+        return f'="{text}"'
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def unguard(text):
+    """The text of a cell :func:`guard` wrote (or Excel saved back)."""
+    as_text = AS_TEXT.fullmatch(text)
+    if as_text:
+        return as_text.group(1)
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
@@ -245,19 +275,25 @@ CELL_READERS = {
 }
 
 
-def _bad_file(message, code):
-    return InvalidInput(code, message, {"fields": {"csv_base64": [message]}})
+def _bad_file(message, code, japanese):
+    """The whole file refused: ``details.message`` says why in Japanese, with the English."""
+    return InvalidInput(code, message, {"fields": {"csv_base64": [message]},
+                                        "message": {"ja": japanese, "en": message}})
 
 
 def _column_problem(missing, doubled):
-    problems = []
+    problems, japanese = [], []
     if missing:
         problems.append("missing columns: " + ", ".join(missing))
+        japanese.append("次の列がありません: "
+                        + "、".join(name.replace(" or ", "または") for name in missing) + "。")
     if doubled:
         problems.append("columns given twice: " + ", ".join(doubled))
+        japanese.append("同じ列が2つあります: " + "、".join(doubled) + "。")
     message = "; ".join(problems)
     return InvalidInput("import_columns_invalid", message, {
         "fields": {"csv_base64": [message]},
+        "message": {"ja": "".join(japanese) + "見出しの行を確かめてください。", "en": message},
         "missing_columns": missing,
         "doubled_columns": doubled,
     })

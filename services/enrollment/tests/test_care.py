@@ -1,8 +1,11 @@
 """Concerns kept for the referring organisation, and households that move to another one."""
 
+import base64
+import io
 import uuid
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, text
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
@@ -48,7 +51,8 @@ def concern_fact(household, organisation_id=None, concern_id=None, note="元気�
         "concern_id": concern_id or str(uuid.uuid4()),
         "household_id": household["id"],
         "organisation_id": organisation_id or household["organisation_id"],
-        "region_id": REGION, "restaurant_id": RESTAURANT, "redemption_id": str(uuid.uuid4()),
+        "region_id": REGION, "restaurant_id": RESTAURANT, "restaurant_name": "みどり食堂",
+        "redemption_id": str(uuid.uuid4()),
         "category": "mood", "note": note, "raised_at": "2026-03-10T12:00:00+09:00",
     }
 
@@ -73,6 +77,37 @@ def test_a_concern_reaches_the_referring_organisation_and_no_one_else(
     assert recorded["organisation_id"] == aoba["id"]
     assert recorded["household_id"] == household["id"]
     assert "note" not in recorded and "category" not in recorded
+
+
+def test_the_organisation_reads_where_and_when_in_its_regions_local_time(
+        service, aoba, household):
+    fact = concern_fact(household)
+    service.on_concern_raised(fact)
+    [in_tokyo] = service.list_concerns(aoba["id"])
+
+    service.on_program_updated({"event_id": str(uuid.uuid4()), "region_id": REGION,
+                                "name": "星空区こども食堂", "time_zone": "Pacific/Honolulu",
+                                "amount_yen": 3000})
+    [in_honolulu] = service.list_concerns(aoba["id"])
+    acknowledged = service.acknowledge_concern(aoba["id"], fact["concern_id"])
+
+    assert in_tokyo["restaurant_name"] == "みどり食堂"
+    # Not heard of the region's program yet: the programs' default zone, Asia/Tokyo.
+    assert in_tokyo["raised_at"] == "2026-03-10T12:00:00+09:00"
+    assert in_honolulu["raised_at"] == "2026-03-09T17:00:00-10:00"
+    assert acknowledged["acknowledged_at"].endswith("-10:00")
+    assert service.restaurant_concerns(RESTAURANT)[0]["raised_at"].endswith("-10:00")
+
+
+def test_a_concern_fact_from_before_it_named_the_restaurant_is_kept_without_the_name(
+        service, aoba, household):
+    fact = concern_fact(household)
+    del fact["restaurant_name"]
+
+    service.on_concern_raised(fact)
+
+    [concern] = service.list_concerns(aoba["id"])
+    assert concern["restaurant_name"] is None and concern["restaurant_id"] == RESTAURANT
 
 
 def test_a_concern_delivered_twice_is_kept_and_announced_once(service, aoba, household, database):
@@ -123,7 +158,9 @@ def test_the_restaurant_sees_the_status_of_what_it_raised_and_nothing_of_the_hou
 
     [concern] = service.restaurant_concerns(RESTAURANT)
 
-    assert set(concern) == {"concern_id", "redemption_id", "category", "status", "raised_at"}
+    assert set(concern) == {"concern_id", "redemption_id", "category", "category_label",
+                            "status", "raised_at"}
+    assert concern["category_label"] == {"ja": "気分・様子", "en": "Mood"}
     assert concern["status"] == "acknowledged"
     assert service.restaurant_concerns(str(uuid.uuid4())) == []
 
@@ -239,3 +276,72 @@ def test_a_move_and_the_concerns_shown_leave_their_records_under_the_organisatio
     [moved] = trail(session, "household.move")
     assert (moved.organisation_id, moved.purpose, moved.fields) == (
         hikari["id"], "household_move", ["organisation_id"])
+
+
+def test_a_moved_households_concerns_go_with_it_to_the_new_organisation(
+        service, aoba, hikari, household):
+    open_one, seen_one = concern_fact(household), concern_fact(household)
+    service.on_concern_raised(open_one)
+    service.on_concern_raised(seen_one)
+    service.acknowledge_concern(aoba["id"], seen_one["concern_id"])
+
+    service.move_household(aoba["id"], household["id"], hikari["id"])
+
+    assert service.list_concerns(aoba["id"]) == []
+    for move_on in (service.acknowledge_concern, service.close_concern):
+        with pytest.raises(NotFound):
+            move_on(aoba["id"], open_one["concern_id"])
+    kept = {c["concern_id"]: c["status"] for c in service.list_concerns(hikari["id"])}
+    assert kept == {open_one["concern_id"]: "open", seen_one["concern_id"]: "acknowledged"}
+    assert service.close_concern(hikari["id"], open_one["concern_id"])["status"] == "closed"
+
+
+def test_a_move_says_the_card_must_be_printed_again_and_the_new_sheet_names_the_new_office(
+        service, aoba, hikari, household):
+    moved = service.move_household(aoba["id"], household["id"], hikari["id"])
+    app_household = service.enrol_household(aoba["id"], dict(household_data("H-002"),
+                                                             channel="app"))
+    app_moved = service.move_household(aoba["id"], app_household["id"], hikari["id"])
+
+    assert moved["card_reprint_needed"] is True
+    assert app_moved["card_reprint_needed"] is False
+    sheet = service.card_sheet(hikari["id"], household["id"])
+    text = "".join(page.extract_text() for page in PdfReader(
+        io.BytesIO(base64.b64decode(sheet["pdf_base64"]))).pages)
+    assert "ひかり会" in text and "あおば子ども支援" not in text
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_old_organisations_sheet_imported_after_a_move_does_not_enrol_the_family_again(
+        service, aoba, hikari, sheets, database, dry_run):
+    [line] = service.import_households(
+        aoba["id"], sheets.encoded(sheets.HEADER, [sheets.household_row("M-001")]))["rows"]
+    service.move_household(aoba["id"], line["household_id"], hikari["id"])
+    enrolled_before = len(database.outbox_events("household_enrolled"))
+    old_sheet = sheets.encoded(sheets.HEADER, [sheets.household_row("M-001"),
+                                               sheets.household_row("M-002")])
+
+    result = service.import_households(aoba["id"], old_sheet, dry_run=dry_run)
+
+    moved, new = result["rows"]
+    assert (moved["outcome"], moved["code"]) == ("rejected", "household_moved")
+    [reason] = moved["reasons"]
+    assert reason["column"] is None and "M-001" in reason["ja"] and "他の団体" in reason["ja"]
+    assert "moved to another organisation" in reason["en"]
+    assert new["outcome"] == "created"
+    assert result["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 1}
+    enrolled_now = 0 if dry_run else 1
+    assert len(database.outbox_events("household_enrolled")) == enrolled_before + enrolled_now
+    assert [h["external_ref"] for h in service.list_households(hikari["id"])] == ["M-001"]
+
+
+def test_a_household_that_moves_back_is_found_again_by_its_reference(
+        service, aoba, hikari, sheets):
+    sheet = sheets.encoded(sheets.HEADER, [sheets.household_row("B-001")])
+    [line] = service.import_households(aoba["id"], sheet)["rows"]
+    service.move_household(aoba["id"], line["household_id"], hikari["id"])
+    service.move_household(hikari["id"], line["household_id"], aoba["id"])
+
+    [again] = service.import_households(aoba["id"], sheet)["rows"]
+
+    assert (again["outcome"], again["household_id"]) == ("unchanged", line["household_id"])

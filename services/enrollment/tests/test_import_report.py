@@ -32,6 +32,23 @@ def test_phone_numbers_and_postcodes_in_any_width_and_dash_are_normalised(servic
     ]
 
 
+def test_phone_numbers_typed_as_digits_or_with_the_area_code_in_brackets_are_grouped(
+        service, sheets):
+    organisation = service.create_organisation(organisation_data())
+    typed = ["09012345678", "0312345678", "03(1234)5678", "０３（１２３４）５６７８",
+             "(03)1234-5678", "0465(12)3456", "0120123456"]
+    rows = [sheets.household_row(f"T-{index:02}", 電話番号=phone)
+            for index, phone in enumerate(typed)]
+
+    result = service.import_households(organisation["id"], sheets.encoded(sheets.HEADER, rows))
+
+    assert result["summary"]["created"] == len(typed)
+    kept = service.list_households(organisation["id"])
+    assert [h["phone"] for h in kept] == [
+        "090-1234-5678", "03-1234-5678", "03-1234-5678", "03-1234-5678", "03-1234-5678",
+        "0465-12-3456", "0120-123-456"]
+
+
 def test_each_rejected_line_says_why_per_column_of_the_file_in_japanese_and_english(
         service, sheets):
     organisation = service.create_organisation(organisation_data())
@@ -61,6 +78,26 @@ def test_each_rejected_line_says_why_per_column_of_the_file_in_japanese_and_engl
     for row in (by_line[3], by_line[4], by_line[5]):
         assert all(JAPANESE.search(reason["ja"]) for reason in row["reasons"])
         assert all(reason["en"].isascii() for reason in row["reasons"])
+
+
+def test_a_wrong_contact_preference_says_in_japanese_what_the_column_may_hold(service, sheets):
+    organisation = service.create_organisation(organisation_data())
+    header = [*sheets.HEADER, "連絡手段"]
+    rows = [
+        [*sheets.household_row("C-001"), "FAX"],
+        [*sheets.household_row("C-002", 電話番号="", メールアドレス="c2@example.jp"), "SMS"],
+        [*sheets.household_row("C-003"), "アプリ通知"],  # a card household
+    ]
+
+    result = service.import_households(organisation["id"], sheets.encoded(header, rows))
+
+    reasons = {row["external_ref"]: row["reasons"] for row in result["rows"]}
+    [unknown], [sms], [push] = reasons["C-001"], reasons["C-002"], reasons["C-003"]
+    assert unknown["column"] == "連絡手段" and "「メール」「SMS」「アプリ通知」" in unknown["ja"]
+    assert sms["ja"] == "SMSで連絡するには電話番号が要ります。"
+    assert push["ja"] == "アプリ通知は利用方法が「アプリ」の世帯だけが選べます。"
+    assert (sms["en"], push["en"]) == ("SMS needs a phone number",
+                                       "app notifications need the app (利用方法 アプリ)")
 
 
 def test_reasons_name_the_columns_as_the_organisations_own_file_spells_them(service, sheets):

@@ -12,6 +12,8 @@ import io
 import pypdfium2
 import pytest
 import zxingcpp
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
 from sqlalchemy import select
 
 from shokudo_common.errors import Conflict, InvalidInput, NotFound
@@ -108,6 +110,45 @@ def test_a_cell_excel_would_take_for_a_formula_stays_text_and_still_round_trips(
     [_, row] = csv.reader(io.StringIO(exported.removeprefix("\ufeff"), newline=""))
     assert row[:2] == ["'=1+1", "'@山田"]
     assert again["summary"]["unchanged"] == 1
+
+
+def test_a_numeric_reference_and_a_phone_typed_as_digits_round_trip_through_excel_as_typed(
+        service, organisation, sheets):
+    sheet = sheets.encoded(sheets.HEADER, [sheets.household_row("001", 電話番号="09012345678"),
+                                           sheets.household_row("12345678901234567890")])
+    created = service.import_households(organisation["id"], sheet)
+    assert created["summary"]["created"] == 2
+
+    exported = service.export_households(organisation["id"])
+    again = service.import_households(organisation["id"],
+                                      base64.b64encode(exported.encode("utf-8")).decode())
+
+    rows = {row[0]: row for row in csv.reader(
+        io.StringIO(exported.removeprefix("\ufeff"), newline=""))}
+    # ="001" is text to Excel, which shows it as 001; the phone is grouped, so Excel never
+    # takes it for a number.
+    assert rows['="001"'][3] == "090-1234-5678"
+    assert '="12345678901234567890"' in rows
+    assert again["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
+    # Excel saving the sheet again as CSV writes the formulas' values: still the same households.
+    resaved = exported.replace('"=""001"""', "001").replace(
+        '"=""12345678901234567890"""', "12345678901234567890")
+    assert '=""' not in resaved
+    third = service.import_households(organisation["id"],
+                                      base64.b64encode(resaved.encode("utf-8")).decode())
+    assert third["summary"]["unchanged"] == 2
+    assert [h["external_ref"] for h in service.list_households(organisation["id"])] == [
+        "001", "12345678901234567890"]
+
+
+@pytest.mark.parametrize("text, written", [
+    ("001", '="001"'), ("1-2", '="1-2"'), ("2026/3/1", '="2026/3/1"'), ("1E5", '="1E5"'),
+    ("12:30", '="12:30"'), ("A-001", "A-001"), ("160-0022", "160-0022"),
+    ("03-1234-5678", "03-1234-5678"), ("=SUM(A1)", "'=SUM(A1)"),
+])
+def test_text_excel_would_turn_into_a_number_or_date_is_written_as_text(text, written):
+    assert spreadsheet.guard(text) == written
+    assert spreadsheet.unguard(written) == text
 
 
 def test_the_export_can_be_limited_to_a_status(service, organisation):
@@ -249,6 +290,24 @@ def test_a_card_sheet_has_each_active_cards_qr_code_and_number_and_whom_to_call(
     assert "あおばネットワーク" in text and "03-9876-5432" in text
     assert "管理番号 K-001" in text
     assert suspended["card_number"] not in codes
+
+
+def assert_a4(pdf_base64):
+    """Every page is A4 portrait, as the office's printer takes it."""
+    pages = PdfReader(io.BytesIO(base64.b64decode(pdf_base64))).pages
+    assert pages
+    for page in pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width, 1), round(height, 1)) == (round(A4[0], 1), round(A4[1], 1))
+
+
+def test_card_sheets_and_app_letters_are_printed_on_a4(service, organisation):
+    for number in range(1, 10):
+        enrol(service, organisation, f"A4-{number:03}")
+    app = enrol(service, organisation, "A4-APP", channel="app")
+
+    assert_a4(service.card_sheet(organisation["id"])["pdf_base64"])
+    assert_a4(service.app_letter(organisation["id"], app["id"])["pdf_base64"])
 
 
 def test_nothing_on_a_card_sheet_marks_the_child_as_poor(service, organisation):

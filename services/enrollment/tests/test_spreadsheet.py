@@ -70,6 +70,10 @@ def test_missing_columns_fail_the_whole_file_naming_each_of_them(sheets):
     missing = raised.value.details["missing_columns"]
     assert missing == ["管理番号", "住所", "電話番号 or メールアドレス"]
     assert "管理番号" in raised.value.message
+    assert raised.value.details["message"] == {
+        "ja": "次の列がありません: 管理番号、住所、電話番号またはメールアドレス。"
+              "見出しの行を確かめてください。",
+        "en": raised.value.message}
 
 
 def test_a_column_given_twice_fails_the_whole_file(sheets):
@@ -77,17 +81,23 @@ def test_a_column_given_twice_fails_the_whole_file(sheets):
         spreadsheet.read(sheets.encoded(sheets.BOM_HEADER + ["保護者氏名（フリガナ）"], []))
 
     assert raised.value.details["doubled_columns"] == ["保護者氏名（フリガナ）"]
+    assert "同じ列が2つあります: 保護者氏名（フリガナ）" in raised.value.details["message"]["ja"]
 
 
-@pytest.mark.parametrize("payload, code", [
-    ("not base64!", "invalid_input"),
-    (base64.b64encode(b"").decode(), "empty_file"),
-    (base64.b64encode(b"\x82\xa0\xff\xff\x80\x80").decode(), "file_not_readable"),
-    (base64.b64encode(b"PK\x03\x04\x14\x00\x06\x00").decode(), "file_not_readable"),
+@pytest.mark.parametrize("payload, code, japanese", [
+    ("not base64!", "invalid_input", "base64"),
+    (base64.b64encode(b"").decode(), "empty_file", "ファイルが空です"),
+    (base64.b64encode(b"\x82\xa0\xff\xff\x80\x80").decode(), "file_not_readable", "文字コード"),
+    (base64.b64encode(b"PK\x03\x04\x14\x00\x06\x00").decode(), "file_not_readable",
+     "Excelのブック"),
+    (base64.b64encode(b"a" * (spreadsheet.MAX_BYTES + 1)).decode(), "file_too_large", "5MB"),
 ])
-def test_a_file_that_cannot_be_read_is_refused_whole(payload, code, sheets):
+def test_a_file_that_cannot_be_read_is_refused_whole_in_japanese_and_english(
+        payload, code, japanese, sheets):
     with pytest.raises(InvalidInput) as raised:
         spreadsheet.read(payload)
 
     assert raised.value.code == code
     assert "csv_base64" in raised.value.details["fields"]
+    assert japanese in raised.value.details["message"]["ja"]
+    assert raised.value.details["message"]["en"] == raised.value.message

@@ -137,9 +137,11 @@ def _unnumbered_entry(kept, event_type, incoming):
 
 
 def program_updated(program):
-    """The ``program_updated`` fact: a region's settings, without the program's name."""
+    """The ``program_updated`` fact: a region's settings and the program's name, which is
+    public (the printed restaurant list carries it)."""
     return {
         "region_id": program.region_id,
+        "name": program.name,
         "amount_yen": program.amount_yen,
         "issue_day": program.issue_day,
         "time_zone": program.time_zone,

@@ -89,11 +89,12 @@ def test_every_save_announces_the_programs_settings_without_its_name(service, da
     first, second = [_without_event_id(event)
                      for event in database.outbox_events("program_updated")]
     assert first == {
-        "region_id": REGION, "amount_yen": 3000, "issue_day": 20, "time_zone": "Asia/Tokyo",
-        "void_window_hours": 0, "late_enrolment": "grant_now", "restaurant_scope": "region",
+        "region_id": REGION, "name": "星空区こども食堂", "amount_yen": 3000, "issue_day": 20,
+        "time_zone": "Asia/Tokyo", "void_window_hours": 0, "late_enrolment": "grant_now",
+        "restaurant_scope": "region",
     }
     assert second == {
-        "region_id": REGION, "amount_yen": 5000, "issue_day": 20,
+        "region_id": REGION, "name": "星空区こども食堂", "amount_yen": 5000, "issue_day": 20,
         "time_zone": "America/Los_Angeles", "void_window_hours": 12,
         "late_enrolment": "next_period", "restaurant_scope": "own_organisation",
     }

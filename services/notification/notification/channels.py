@@ -2,12 +2,17 @@
 
 - email goes through the SMTP relay (:mod:`notification.mailer`), to families and to
   organisation staff alike;
-- SMS and push go to a provider's HTTP API: a JSON POST to the provider's URL with the API key
-  from the config. A channel whose provider is not configured does not exist here, and the
-  domain sends email instead (see domain.family_channel).
+- SMS and push each go to their provider's HTTP API through an adapter of their own
+  (:class:`SmsChannel`, :class:`PushChannel`): a JSON POST to the provider's URL with the API
+  key from the config, in the shape that kind of provider takes. SMS carries the short text
+  of the template (``templates/sms/``), push the subject as its title and the body, to the
+  device the app registered. A channel whose provider is not configured does not exist here,
+  and the domain sends email instead (see domain.family_channel).
 
-A failure raises :class:`NotSent` with a stable code; whether it is tried again is decided by
-the caller. Addresses pass through here and are never logged.
+A failure raises :class:`NotSent` with a stable code. A provider's 4xx (but 429) means the
+message will never go as it is: ``permanent``, with the provider's status, and it is not
+tried again. A 5xx, a 429 or no answer in time may pass later: the caller tries again.
+Addresses and tokens pass through here and are never logged.
 """
 
 import logging
@@ -25,21 +30,29 @@ log = logging.getLogger(__name__)
 PROVIDER_UNREACHABLE = "provider_unreachable"
 PROVIDER_REFUSED = "provider_refused"
 PROVIDER_ERROR = "provider_error"
+# A provider saying "not now": retried like a 5xx.
+TOO_MANY_REQUESTS = 429
 
 
 class NotSent(Exception):
-    def __init__(self, code):
+    """A send that did not happen; ``permanent`` when trying again cannot help."""
+
+    def __init__(self, code, permanent=False, provider_status=None):
         super().__init__(code)
         self.code = code
+        self.permanent = permanent
+        self.provider_status = provider_status
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message on its way; held in memory only."""
+    """A rendered message on its way; held in memory only. ``platform`` is the device's
+    (ios, android) for push."""
 
     address: str
     letter: object
     languages: tuple
+    platform: str | None = None
 
 
 class EmailChannel:
@@ -62,28 +75,22 @@ class ProviderSettings:
     timeout_seconds: float = 10.0
 
 
-class ProviderChannel:
-    """SMS or push through a provider's HTTP API.
+class HttpProvider:
+    """What every provider adapter shares: one JSON POST with the bearer key, and what the
+    provider's answer means (2xx taken; 4xx but 429 refused for good; 5xx, 429 and no answer
+    tried again)."""
 
-    The request is ``POST <url>`` with ``Authorization: Bearer <api key>`` and the JSON body
-    ``{"to", "subject", "text", "language"}``; any 2xx answer means the provider took it.
-    """
+    name = None
 
-    def __init__(self, name, settings, session=None):
-        self.name = name
+    def __init__(self, settings, session=None):
         self.settings = settings
         self.http = session or requests.Session()
 
     def send(self, outgoing):
-        body = {
-            "to": outgoing.address,
-            "subject": outgoing.letter.subject,
-            "text": outgoing.letter.body,
-            "language": outgoing.languages[0],
-        }
         try:
             answer = self.http.post(
-                self.settings.url, json=body, timeout=self.settings.timeout_seconds,
+                self.settings.url, json=self.body(outgoing),
+                timeout=self.settings.timeout_seconds,
                 headers={"Authorization": f"Bearer {self.settings.api_key}"},
             )
         except requests.RequestException as error:
@@ -93,11 +100,41 @@ class ProviderChannel:
 
         if answer.ok:
             return
+        status = answer.status_code
         log.warning("provider refused a message", extra={"channel": self.name,
-                                                         "status": answer.status_code})
-        # A 4xx says this message will never go as it is; a 5xx may pass later. Both are
-        # retried alike for now: the try count bounds either.
-        raise NotSent(PROVIDER_REFUSED if answer.status_code < 500 else PROVIDER_ERROR)
+                                                         "status": status})
+        if 400 <= status < 500 and status != TOO_MANY_REQUESTS:
+            raise NotSent(PROVIDER_REFUSED, permanent=True, provider_status=status)
+        raise NotSent(PROVIDER_ERROR, provider_status=status)
+
+    def body(self, outgoing):
+        raise NotImplementedError
+
+
+class SmsChannel(HttpProvider):
+    """An SMS provider: ``{"to": phone, "text", "language"}``. The text is the template's
+    short SMS variant, in the reader's language alone, to fit a short message."""
+
+    name = domain.SMS
+
+    def body(self, outgoing):
+        return {"to": outgoing.address, "text": outgoing.letter.body.strip(),
+                "language": outgoing.languages[0]}
+
+
+class PushChannel(HttpProvider):
+    """A push provider: ``{"to": device token, "platform", "title", "body", "language"}``, to
+    the device the family's app registered."""
+
+    name = domain.PUSH
+
+    def body(self, outgoing):
+        return {"to": outgoing.address, "platform": outgoing.platform,
+                "title": outgoing.letter.subject, "body": outgoing.letter.body,
+                "language": outgoing.languages[0]}
+
+
+ADAPTERS = {domain.SMS: SmsChannel, domain.PUSH: PushChannel}
 
 
 class Post:
@@ -138,7 +175,7 @@ def providers_from(config):
         if url:
             api_key = str(config.get(f"{prefix}_PROVIDER_API_KEY") or "")
             settings = ProviderSettings(url, api_key, timeout)
-            providers[channel] = ProviderChannel(channel, settings)
+            providers[channel] = ADAPTERS[channel](settings)
     return providers
 
 

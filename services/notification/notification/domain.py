@@ -54,8 +54,11 @@ ORGANISATION_CONCERN_WAITING = "organisation_concern_waiting"
 # Why a message was skipped; stable codes kept in the delivery log.
 HOUSEHOLD_HAS_NO_EMAIL = "household_has_no_email"
 HOUSEHOLD_HAS_NO_PHONE = "household_has_no_phone"
+HOUSEHOLD_HAS_NO_DEVICE = "household_has_no_device"
 ORGANISATION_HAS_NO_EMAIL = "organisation_has_no_email"
 CONTACT_UNKNOWN = "contact_unknown"
+HOUSEHOLD_NOT_ACTIVE = "household_not_active"
+ACTIVE = "active"
 
 JAPANESE, ENGLISH = "ja", "en"
 # Support organisations work in Japanese; English follows for staff who read it more easily.
@@ -172,12 +175,13 @@ class Retries:
 
 
 def family_channel(contact, available):
-    """The household's preferred channel when it has a provider here and an address; else
-    email. Returns the channel and, when it fell back, the channel it fell back from."""
+    """The household's preferred channel when it has a provider here and an address (a phone
+    for SMS, a device its app registered for push); else email. Returns the channel and,
+    when it fell back, the channel it fell back from."""
     preferred = contact.get("notify_by") or EMAIL
     if preferred == EMAIL or preferred not in FAMILY_CHANNELS:
         return EMAIL, None
-    if preferred not in available or (preferred == SMS and not _text(contact.get("phone"))):
+    if preferred not in available or family_address(preferred, contact)[0] is None:
         return EMAIL, preferred
     return preferred, None
 
@@ -188,8 +192,10 @@ def family_address(channel, contact):
         phone = _text(contact.get("phone"))
         return phone, None if phone else HOUSEHOLD_HAS_NO_PHONE
     if channel == PUSH:
-        # The push provider knows the app by the household's opaque id, given at activation.
-        return contact["household_id"], None
+        # The device token the family's app registered with us (``push_token``, added to the
+        # contact by the service from its own table).
+        token = _text(contact.get("push_token"))
+        return token, None if token else HOUSEHOLD_HAS_NO_DEVICE
     email = _text(contact.get("email"))
     return email, None if email else HOUSEHOLD_HAS_NO_EMAIL
 
@@ -271,7 +277,12 @@ def reminder_due_at(valid_until):
 
 def reminder_messages(tickets, contacts, available=(EMAIL,)):
     """A reminder to each app household; one notice per organisation for its card households,
-    listing each by reference with what is left."""
+    listing each by reference with what is left.
+
+    Only an active household is reminded: a suspended or withdrawn family cannot use what is
+    left, and telling it that it has yen to spend would be wrong. An app household's reminder
+    is then skipped (``household_not_active``); a card household is left off the notice.
+    """
     by_household = {contact["household_id"]: contact for contact in contacts}
 
     messages, cards = [], defaultdict(list)
@@ -280,6 +291,9 @@ def reminder_messages(tickets, contacts, available=(EMAIL,)):
         contact = by_household.get(ticket.household_id)
         if contact is None:
             messages.append(_unreachable(TICKET_REMINDER, vars(ticket)))
+        elif not is_active(contact):
+            if contact["channel"] != CARD:
+                messages.append(_not_active(TICKET_REMINDER, contact, facts))
         elif contact["channel"] == CARD:
             cards[(contact["organisation_id"], ticket.last_day)].append((contact, ticket))
         else:
@@ -292,6 +306,21 @@ def reminder_messages(tickets, contacts, available=(EMAIL,)):
         facts = {"last_day": last_day, "households": households}
         messages.append(_organisation_notice(ORGANISATION_TICKET_REMINDER, listed[0][0], facts))
     return messages
+
+
+def is_active(contact):
+    """Whether enrollment holds the household as active (an older answer without a status
+    is taken as active, as only active households were reminded of before)."""
+    return (contact.get("status") or ACTIVE) == ACTIVE
+
+
+def still_to_send(template, contact):
+    """Why a queued message must not go after all, now that its contact is known again: a
+    reminder whose household is no longer active by the time it goes (a reminder queued at
+    night goes in the morning). None when it may go."""
+    if template == TICKET_REMINDER and not is_active(contact):
+        return HOUSEHOLD_NOT_ACTIVE
+    return None
 
 
 def last_day_before(valid_until, zone):
@@ -341,6 +370,15 @@ def _organisation_notice(template, contact, facts):
         organisation_id=contact["organisation_id"], household_id=None,
         languages=ORGANISATION_LANGUAGES, facts=facts, address=address,
         skip_reason=skip_reason, contact_household_id=contact["household_id"],
+    )
+
+
+def _not_active(template, contact, facts):
+    """A family message kept in the log as skipped: the household is not active now."""
+    return Message(
+        channel=EMAIL, template=template, organisation_id=contact["organisation_id"],
+        household_id=contact["household_id"], languages=languages_for(contact["language"]),
+        facts=facts, skip_reason=HOUSEHOLD_NOT_ACTIVE,
     )
 
 

@@ -1,5 +1,6 @@
 """Notification's own tables: the delivery log (which is also the queue of messages waiting to
-go), the tickets it reminds families of, and the time zone of each region it has heard of.
+go), the tickets it reminds families of, the time zone of each region it has heard of, and the
+device each family's app registered for push messages.
 
 The delivery log says which message went (or did not go, or waits) to whom, by opaque ids only:
 it never holds an email address, a phone number, a name or the text that was sent. A waiting
@@ -8,8 +9,8 @@ address is asked from enrollment when it goes.
 """
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer, String, UniqueConstraint,
-    func, text,
+    Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer, String, Text,
+    UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declarative_base
@@ -35,6 +36,8 @@ class Delivery(Base):
     outcome = Column(String(16), nullable=False)
     # Why a message was not sent: the SMTP failure, or the reason it was skipped.
     error_code = Column(String(64))
+    # The HTTP status of the provider's last refusal (SMS, push), when one answered.
+    provider_status = Column(Integer)
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     # The household whose contact leads to the recipient (for a notice, one of the
     # organisation's households): the address is asked from enrollment at each try.
@@ -114,3 +117,20 @@ class RegionTimeZone(Base):
     time_zone = Column(String(64), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now(),
                         onupdate=func.now())
+
+
+class PushDevice(Base):
+    """The device a family's app registered for push messages: one per household, the latest
+    registration winning (a new phone replaces the old one). Notification owns how families
+    are reached; the token is an address, so it is never logged nor published."""
+
+    __tablename__ = "push_devices"
+
+    household_id = Column(String(36), primary_key=True)
+    token = Column(Text, nullable=False)
+    platform = Column(String(8), nullable=False)
+    registered_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("platform IN ('ios', 'android')", name="push_device_platform"),
+    )

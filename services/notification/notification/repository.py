@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from notification import domain
-from notification.models import Delivery, RegionTimeZone, TrackedTicket
+from notification.models import Delivery, PushDevice, RegionTimeZone, TrackedTicket
 
 SEND_NOT_CONFIRMED = "send_not_confirmed"
 
@@ -125,14 +125,36 @@ def take_due(session, now, limit):
     return taken
 
 
-def settle(session, delivery_id, outcome, error_code=None, now=None):
-    """The last word on a message: sent, failed or skipped."""
+def settle(session, delivery_id, outcome, error_code=None, now=None, provider_status=None):
+    """The last word on a message: sent, failed (with the provider's status when a provider
+    refused it) or skipped."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(outcome=outcome, error_code=error_code, next_attempt_at=None,
-                settled_at=now or func.now())
+                settled_at=now or func.now(), provider_status=provider_status)
     )
+
+
+def register_push_device(session, household_id, token, platform, now):
+    """The household's app device for push; a later registration replaces the earlier one."""
+    statement = insert(PushDevice).values(household_id=household_id, token=token,
+                                          platform=platform, registered_at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[PushDevice.household_id],
+        set_={"token": token, "platform": platform, "registered_at": now},
+    ))
+
+
+def push_devices(session, household_ids):
+    """Household id -> (token, platform) of those whose app registered a device."""
+    if not household_ids:
+        return {}
+    rows = session.execute(
+        select(PushDevice.household_id, PushDevice.token, PushDevice.platform)
+        .where(PushDevice.household_id.in_(list(household_ids)))
+    ).all()
+    return {household_id: (token, platform) for household_id, token, platform in rows}
 
 
 def try_again_at(session, delivery_id, moment, error_code=None, attempt_counted=True):

@@ -85,6 +85,8 @@ class Contact(Event):
     """One household as enrollment.get_contacts describes it, for notification only."""
 
     household_id = Id(required=True)
+    # active, suspended or withdrawn: a reminder goes to an active household only.
+    status = fields.String(load_default=domain.ACTIVE, allow_none=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     # An unknown language is read as Japanese rather than refusing the whole batch.
     language = fields.String(load_default="ja", allow_none=True)
@@ -120,3 +122,17 @@ class ConcernRecorded(Event):
     organisation_id = Id(required=True)
     region_id = RegionId(required=True)
 
+
+
+PLATFORMS = ("ios", "android")
+
+
+class PushTokenIn(Schema):
+    """A device the family's app registers for push messages."""
+
+    household_id = Id(required=True)
+    token = fields.String(required=True, validate=[
+        validate.Length(min=1, max=4096),
+        validate.Regexp(r"^\S+$", error="must be the device token, without spaces"),
+    ])
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))

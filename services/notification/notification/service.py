@@ -42,8 +42,8 @@ from notification.channels import Dispatcher, NotSent, Outgoing, Providers
 from notification.mailer import Mailer
 from notification.policy import Policy
 from notification.schemas import (
-    ConcernRecorded, Contacts, SummaryQuery, TicketExpired, TicketRedeemed, TicketsIssued,
-    TicketVoided,
+    ConcernRecorded, Contacts, PushTokenIn, SummaryQuery, TicketExpired, TicketRedeemed,
+    TicketsIssued, TicketVoided,
 )
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,22 @@ class NotificationService(OperationalEndpoints):
         self._enqueue(payload["event_id"], region_id, time_zone, messages)
 
     @rpc
+    def register_push_token(self, household_id, token, platform):
+        """The device the family's app registered for push messages (the gateway passes the
+        household its token names): the latest registration is the one written to."""
+        device = load(PushTokenIn(), {"household_id": household_id, "token": token,
+                                      "platform": platform})
+        now = self.clock.now()
+        repository.register_push_device(self.db, device["household_id"], device["token"],
+                                        device["platform"], now)
+        self.db.commit()
+        # The token is an address: never in a log line.
+        log.info("push device registered", extra={
+            "household_id": device["household_id"], "platform": device["platform"]})
+        return {"household_id": device["household_id"], "platform": device["platform"],
+                "registered_at": now.isoformat()}
+
+    @rpc
     def delivery_summary(self, region_id=None):
         """How many messages went, failed, were skipped or wait, by channel, in a region or
         overall."""
@@ -184,7 +200,13 @@ class NotificationService(OperationalEndpoints):
         if not household_ids:
             return []
         reply = self.enrollment.get_contacts(household_ids)
-        return load(Contacts(), {"contacts": reply})["contacts"]
+        contacts = load(Contacts(), {"contacts": reply})["contacts"]
+        # How a family's app is reached is ours to keep, not enrollment's.
+        devices = repository.push_devices(self.db, household_ids)
+        for contact in contacts:
+            token, platform = devices.get(contact["household_id"], (None, None))
+            contact.update(push_token=token, push_platform=platform)
+        return contacts
 
     def _enqueue(self, event_id, region_id, time_zone, messages):
         # Render everything before queueing anything: a broken template must stop the fact
@@ -302,21 +324,29 @@ class NotificationService(OperationalEndpoints):
             self._failed_try(queued, CONTACTS_UNAVAILABLE, time_zone, now)
             return
 
-        address, skip_reason = self._address(queued, contacts.get(queued.contact_household_id))
+        contact = contacts.get(queued.contact_household_id)
+        address, skip_reason = self._address(queued, contact)
         if skip_reason:
             self._finish(queued, domain.SKIPPED, skip_reason, now)
             return
         languages = domain.languages_of(queued.channel, queued.language)
         try:
-            letter = rendering.render(queued.template, languages, queued.facts)
+            letter = rendering.render_for(queued.channel, queued.template, languages,
+                                          queued.facts)
         except TemplateError:
             log.exception("message could not be written", extra={"delivery_id": queued.id})
             self._finish(queued, domain.FAILED, RENDER_FAILED, now)
             return
 
+        outgoing = Outgoing(address, letter, languages, platform=contact.get("push_platform"))
         try:
-            post.send(queued.channel, Outgoing(address, letter, languages))
+            post.send(queued.channel, outgoing)
         except NotSent as failure:
+            if failure.permanent:
+                # The provider will never take this message as it is: no try again.
+                self._finish(queued, domain.FAILED, failure.code, now,
+                             provider_status=failure.provider_status)
+                return
             self._failed_try(queued, failure.code, time_zone, now)
             return
         self._finish(queued, domain.SENT, None, now)
@@ -324,6 +354,9 @@ class NotificationService(OperationalEndpoints):
     def _address(self, queued, contact):
         if contact is None:
             return None, domain.CONTACT_UNKNOWN
+        not_now = domain.still_to_send(queued.template, contact)
+        if not_now:
+            return None, not_now
         if queued.channel == domain.ORGANISATION_NOTICE:
             return domain.notice_address(contact)
         return domain.family_address(queued.channel, contact)
@@ -345,12 +378,14 @@ class NotificationService(OperationalEndpoints):
             "next_attempt_at": again_at.isoformat(),
         })
 
-    def _finish(self, queued, outcome, error_code, now):
-        repository.settle(self.db, queued.id, outcome, error_code, now)
-        self._announce(queued.id, queued.region_id, queued, outcome, error_code)
+    def _finish(self, queued, outcome, error_code, now, provider_status=None):
+        repository.settle(self.db, queued.id, outcome, error_code, now, provider_status)
+        self._announce(queued.id, queued.region_id, queued, outcome, error_code,
+                       provider_status)
         self.db.commit()
 
-    def _announce(self, delivery_id, region_id, message, outcome, error_code):
+    def _announce(self, delivery_id, region_id, message, outcome, error_code,
+                  provider_status=None):
         """Announce the outcome and count it; ids and codes only, never an address."""
         self.outbox.add(self.db, OUTCOME_EVENTS[outcome], {
             "delivery_id": delivery_id,
@@ -361,6 +396,7 @@ class NotificationService(OperationalEndpoints):
             "template": message.template,
             "outcome": outcome,
             "error_code": error_code,
+            "provider_status": provider_status,
         })
         NOTIFICATIONS.labels(message.channel, outcome).inc()
         DELIVERIES.labels(message.channel, message.template, outcome).inc()
@@ -369,4 +405,5 @@ class NotificationService(OperationalEndpoints):
                 "delivery_id": delivery_id, "household_id": message.household_id,
                 "organisation_id": message.organisation_id, "channel": message.channel,
                 "template": message.template, "error_code": error_code,
+                "provider_status": provider_status,
             })

@@ -13,12 +13,13 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import text
 
 from shokudo_common.clock import FixedClock
+from shokudo_common.errors import InvalidInput
 from shokudo_common.testing import outbox_writer
 
 from notification import domain
 from notification.channels import (
-    PROVIDER_ERROR, PROVIDER_REFUSED, PROVIDER_UNREACHABLE, NotSent, Outgoing, ProviderChannel,
-    ProviderSettings, providers_from,
+    PROVIDER_ERROR, PROVIDER_REFUSED, PROVIDER_UNREACHABLE, NotSent, Outgoing, ProviderSettings,
+    PushChannel, SmsChannel, providers_from,
 )
 from notification.mailer import SmtpMailer, SmtpSettings
 from notification.policy import DeliveryPolicy
@@ -32,12 +33,18 @@ PHONE = "090-1234-5678"
 EMAIL = "hana.family@example.jp"
 
 
+# Never set: waiting on it is how the provider takes ``delay`` seconds to answer.
+answered = threading.Event()
+
+
 class Provider:
     """A provider's HTTP API on a local port: keeps each request, answers ``status``."""
 
     def __init__(self):
         self.requests = []
         self.status = 202
+        # Seconds the provider takes before it answers (a provider that times out).
+        self.delay = 0
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +55,7 @@ class Provider:
                     "authorization": self.headers["Authorization"],
                     "body": json.loads(self.rfile.read(length)),
                 })
+                answered.wait(provider.delay)
                 self.send_response(provider.status)
                 self.end_headers()
 
@@ -73,27 +81,58 @@ def provider():
         yield provider
 
 
+TOKEN = "fcm:dGVzdC1kZXZpY2UtdG9rZW4"
+
+
 def sms(url, api_key="sms-key"):
-    return ProviderChannel(domain.SMS, ProviderSettings(url, api_key, timeout_seconds=2))
+    return SmsChannel(ProviderSettings(url, api_key, timeout_seconds=2))
 
 
-def test_the_provider_gets_the_message_as_json_with_the_api_key(provider):
+def push(url, api_key="push-key"):
+    return PushChannel(ProviderSettings(url, api_key, timeout_seconds=2))
+
+
+def test_the_sms_provider_gets_the_short_text_as_json_with_the_api_key(provider):
     sms(provider.url).send(Outgoing(PHONE, LETTER, ("ja", "en")))
 
     [request] = provider.requests
     assert request["path"] == "/v1/messages"
     assert request["authorization"] == "Bearer sms-key"
-    assert request["body"] == {"to": PHONE, "subject": LETTER.subject, "text": LETTER.body,
-                               "language": "ja"}
+    assert request["body"] == {"to": PHONE, "text": LETTER.body.strip(), "language": "ja"}
 
 
-@pytest.mark.parametrize("status, code", [(400, PROVIDER_REFUSED), (503, PROVIDER_ERROR)])
-def test_a_provider_that_says_no_raises_not_sent_with_a_code(provider, status, code):
+def test_the_push_provider_gets_a_title_and_body_for_the_registered_device(provider):
+    push(provider.url).send(Outgoing(TOKEN, LETTER, ("ja", "en"), platform="android"))
+
+    [request] = provider.requests
+    assert request["authorization"] == "Bearer push-key"
+    assert request["body"] == {"to": TOKEN, "platform": "android", "title": LETTER.subject,
+                               "body": LETTER.body, "language": "ja"}
+
+
+@pytest.mark.parametrize("status, code, permanent", [
+    (400, PROVIDER_REFUSED, True), (404, PROVIDER_REFUSED, True), (429, PROVIDER_ERROR, False),
+    (500, PROVIDER_ERROR, False), (503, PROVIDER_ERROR, False),
+])
+def test_a_provider_that_says_no_raises_not_sent_permanent_only_for_a_4xx_but_429(
+        provider, status, code, permanent):
     provider.status = status
 
+    for channel in (sms(provider.url), push(provider.url)):
+        with pytest.raises(NotSent) as raised:
+            channel.send(Outgoing(PHONE, LETTER, ("ja", "en")))
+        assert (raised.value.code, raised.value.permanent) == (code, permanent)
+        assert raised.value.provider_status == status
+
+
+def test_a_provider_that_does_not_answer_in_time_is_tried_again(provider):
+    provider.delay = 1.5
+    slow = SmsChannel(ProviderSettings(provider.url, "k", timeout_seconds=0.2))
+
     with pytest.raises(NotSent) as raised:
-        sms(provider.url).send(Outgoing(PHONE, LETTER, ("ja", "en")))
-    assert raised.value.code == code
+        slow.send(Outgoing(PHONE, LETTER, ("ja",)))
+
+    assert (raised.value.code, raised.value.permanent) == (PROVIDER_UNREACHABLE, False)
 
 
 def test_a_provider_that_cannot_be_reached_raises_not_sent(unused_port):
@@ -107,6 +146,10 @@ def test_only_providers_with_a_url_exist():
                                 "SMS_PROVIDER_API_KEY": "k", "PUSH_PROVIDER_URL": None})
     assert set(providers) == {domain.SMS}
     assert providers[domain.SMS].settings.api_key == "k"
+    assert isinstance(providers[domain.SMS], SmsChannel)
+    both = providers_from({"SMS_PROVIDER_URL": "http://sms.example/send",
+                           "PUSH_PROVIDER_URL": "http://push.example/send"})
+    assert isinstance(both[domain.PUSH], PushChannel)
 
 
 # -- the service choosing a channel -----------------------------------------------------------
@@ -156,24 +199,78 @@ def test_a_family_that_prefers_sms_gets_its_receipt_by_sms(
 
     [request] = provider.requests
     assert request["body"]["to"] == PHONE
-    assert "1,200円" in request["body"]["text"]
+    # The short SMS text in the family's language, within one segment.
+    text = request["body"]["text"]
+    assert "¥1,200" in text and "¥1,800" in text and "1,200 yen" not in text
+    assert len(text) <= 70
     assert mailbox.received == []
     assert channels_logged(database) == [("sms", "sent")]
 
 
-def test_a_family_that_prefers_push_is_reached_by_its_household_id(
+def test_a_message_the_provider_refuses_for_good_is_failed_at_once_with_its_status(
+        session, enrollment, smtp_sink, database, provider):
+    provider.status = 422
+    enrollment.add(household("sms"))
+    service = make_service(session, enrollment, smtp_sink.port,
+                           {domain.SMS: sms(provider.url)})
+
+    service.on_ticket_redeemed(redeemed())
+    service.send_due()
+    service.send_due()
+
+    assert len(provider.requests) == 1
+    with database.engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT outcome, attempts, error_code, provider_status FROM deliveries")).one()
+    assert tuple(row) == ("failed", 1, PROVIDER_REFUSED, 422)
+    [failed] = database.outbox_events("notification_failed")
+    assert (failed["error_code"], failed["provider_status"]) == (PROVIDER_REFUSED, 422)
+
+
+def test_a_family_that_prefers_push_is_reached_on_the_device_its_app_registered(
         session, enrollment, smtp_sink, mailbox, database, provider):
     enrollment.add(household("push"))
-    push = ProviderChannel(domain.PUSH, ProviderSettings(provider.url, "push-key"))
-    service = make_service(session, enrollment, smtp_sink.port, {domain.PUSH: push})
+    service = make_service(session, enrollment, smtp_sink.port,
+                           {domain.PUSH: push(provider.url)})
+
+    registered = service.register_push_token(HOUSEHOLD, "old-phone-token", "android")
+    service.register_push_token(HOUSEHOLD, TOKEN, "ios")  # a new phone replaces the old
+    service.on_ticket_redeemed(redeemed())
+    service.send_due()
+
+    assert registered["platform"] == "android" and "token" not in registered
+    [request] = provider.requests
+    assert (request["body"]["to"], request["body"]["platform"]) == (TOKEN, "ios")
+    assert request["body"]["title"].startswith("ご利用明細")
+    assert request["authorization"] == "Bearer push-key"
+    assert mailbox.received == []
+    assert channels_logged(database) == [("push", "sent")]
+
+
+def test_a_family_that_prefers_push_but_has_no_device_yet_is_written_to_by_email(
+        session, enrollment, smtp_sink, mailbox, database, provider):
+    enrollment.add(household("push"))
+    service = make_service(session, enrollment, smtp_sink.port,
+                           {domain.PUSH: push(provider.url)})
 
     service.on_ticket_redeemed(redeemed())
     service.send_due()
 
-    [request] = provider.requests
-    assert request["body"]["to"] == HOUSEHOLD
-    assert request["authorization"] == "Bearer push-key"
-    assert channels_logged(database) == [("push", "sent")]
+    assert provider.requests == []
+    assert len(mailbox.to(EMAIL)) == 1
+    assert channels_logged(database) == [("email", "sent")]
+
+
+@pytest.mark.parametrize("token, platform", [("", "ios"), ("has space", "ios"),
+                                             (TOKEN, "windows"), ("x" * 4097, "android")])
+def test_a_malformed_device_is_refused_naming_the_field(session, enrollment, smtp_sink,
+                                                          token, platform):
+    service = make_service(session, enrollment, smtp_sink.port, {})
+
+    with pytest.raises(InvalidInput) as refused:
+        service.register_push_token(HOUSEHOLD, token, platform)
+
+    assert set(refused.value.details["fields"]) <= {"token", "platform"}
 
 
 def test_a_preferred_channel_without_a_provider_falls_back_to_email_logged_without_contacts(

@@ -175,17 +175,19 @@ def test_each_pause_between_tries_is_longer_up_to_a_limit():
     assert not retries.exhausted(4) and retries.exhausted(5)
 
 
-@pytest.mark.parametrize("preferred, phone, available, chosen", [
-    (None, None, ("email",), ("email", None)),
-    ("sms", "090-1", ("email", "sms"), ("sms", None)),
-    ("sms", "090-1", ("email",), ("email", "sms")),       # no SMS provider here
-    ("sms", None, ("email", "sms"), ("email", "sms")),    # no phone to text
-    ("push", None, ("email", "push"), ("push", None)),
-    ("pigeon", None, ("email",), ("email", None)),        # unknown: email, nothing to report
+@pytest.mark.parametrize("preferred, phone, device, available, chosen", [
+    (None, None, None, ("email",), ("email", None)),
+    ("sms", "090-1", None, ("email", "sms"), ("sms", None)),
+    ("sms", "090-1", None, ("email",), ("email", "sms")),       # no SMS provider here
+    ("sms", None, None, ("email", "sms"), ("email", "sms")),    # no phone to text
+    ("push", None, "token-1", ("email", "push"), ("push", None)),
+    ("push", None, None, ("email", "push"), ("email", "push")),  # the app registered no device
+    ("pigeon", None, None, ("email",), ("email", None)),  # unknown: email, nothing to report
 ])
 def test_a_family_is_reached_through_its_preferred_channel_or_else_email(
-        preferred, phone, available, chosen):
-    household = dict(contact("h1", email="one@example.jp"), notify_by=preferred, phone=phone)
+        preferred, phone, device, available, chosen):
+    household = dict(contact("h1", email="one@example.jp"), notify_by=preferred, phone=phone,
+                     push_token=device)
 
     assert domain.family_channel(household, available) == chosen
 

@@ -63,3 +63,22 @@ def test_the_reminder_says_what_is_left_and_until_when():
     assert japanese.subject.startswith("3月31日まで ¥1,200 残っています / ")
     assert english.subject == "1,200 yen left on your meal ticket until Tuesday 31 March 2026"
     assert "残って" not in english.body and rendering.BETWEEN_LANGUAGES not in english.body
+
+
+# The longest facts a family's SMS can carry: five-figure yen amounts, two-digit days.
+LONGEST_FACTS = {
+    "amount_yen": 99_999, "balance_yen": 99_999, "applied_yen": 99_999,
+    "pay_at_counter_yen": 99_999, "first_day": date(2026, 12, 1),
+    "last_day": date(2026, 12, 31), "at": datetime(2026, 12, 31, 23, 59),
+}
+
+
+@pytest.mark.parametrize("template", ["tickets_issued", "ticket_redeemed", "ticket_reminder"])
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_family_sms_fits_one_segment_in_its_language(template, language):
+    letter = rendering.render_for("sms", template, (language,) if language == "en"
+                                  else ("ja", "en"), LONGEST_FACTS)
+
+    assert letter.body and "\n" not in letter.body
+    assert len(letter.body) <= rendering.SMS_LIMITS[language]
+    assert ("円" in letter.body or "¥" in letter.body) if language == "ja" else letter.body.isascii()

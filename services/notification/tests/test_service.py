@@ -774,6 +774,43 @@ def test_a_reminder_due_at_night_waits_for_the_morning(issued_and_used, mailbox,
     assert len(mailbox.to(HANA_EMAIL)) == 1
 
 
+def test_a_suspended_or_withdrawn_household_is_not_told_what_is_left(
+        issued_and_used, enrollment, mailbox, database, clock):
+    service = issued_and_used
+    enrollment.contacts[SMITH]["status"] = "suspended"
+    enrollment.contacts[CARD_A2]["status"] = "withdrawn"
+    mailbox.received.clear()
+    clock.set(REMINDER_MORNING)
+
+    service.remind()
+    service.send_due()
+
+    assert mailbox.to(SMITH_EMAIL) == []
+    # A-2 was the only card household with yen left: no notice lists it.
+    assert mailbox.to(ORGANISATION_A_EMAIL) == []
+    assert len(mailbox.to(HANA_EMAIL)) == 1
+    [smith] = [row for row in reminder_rows(database) if row["household_id"] == SMITH]
+    assert (smith["outcome"], smith["error_code"]) == ("skipped", "household_not_active")
+
+
+def test_a_reminder_queued_at_night_is_skipped_if_the_household_is_suspended_by_morning(
+        issued_and_used, enrollment, mailbox, database, clock):
+    service = issued_and_used
+    mailbox.received.clear()
+    clock.set(REMINDERS_DUE)  # midnight: the family's reminder waits for 08:00
+    service.remind()
+    service.send_due()
+
+    enrollment.contacts[HANA]["status"] = "suspended"
+    clock.set(datetime(2026, 3, 25, 8, 0, tzinfo=TOKYO))
+    service.send_due()
+
+    assert mailbox.to(HANA_EMAIL) == []
+    assert len(mailbox.to(SMITH_EMAIL)) == 1
+    [hana] = [row for row in reminder_rows(database) if row["household_id"] == HANA]
+    assert (hana["outcome"], hana["error_code"]) == ("skipped", "household_not_active")
+
+
 # -- metrics --------------------------------------------------------------------------------
 
 

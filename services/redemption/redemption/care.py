@@ -2,8 +2,11 @@
 day at the counter, concerns a restaurant raises, and households that move.
 
 Usage is read from the ledger per household of the organisation *as the household projection
-holds it now*: a household that moved is its new organisation's, with its ticket, balance and
-history, and its old organisation no longer sees it. A period here is the issuance period
+holds it now*. Granted, used, left and last use are the period's shown (by default the one in
+use); the dormant flag looks at the two latest periods whose windows have ended, as a ticket
+of the period in use not used yet may still be used. A household that moved is its new
+organisation's, with its ticket, balance and history, and its old organisation no longer
+sees it. A period here is the issuance period
 (``2026-02`` for tickets used in March), as in the tickets themselves.
 
 A concern is a fact, not a row of ours: redemption only checks that the redemption is the
@@ -21,7 +24,7 @@ from shokudo_common import idempotency
 from shokudo_common.errors import NotFound
 
 from redemption import domain, ledger, projections
-from redemption.models import Household, Redemption, Ticket, Void
+from redemption.models import Household, Redemption, Restaurant, Ticket, Void
 from redemption.reports import NOT_VOIDED
 from redemption.schemas import local_instant
 
@@ -34,8 +37,9 @@ def organisation_usage(session, request, now):
     """Each household of the organisation: granted, used and left this period, last use, and
     whether to reach out."""
     zone = ledger.region_zone(session, request["region_id"])
-    period = request.get("period") or domain.period_in_use(now, zone)
-    before = domain.previous_period(period)
+    in_use = domain.period_in_use(now, zone)
+    period = request.get("period") or in_use
+    looked_at = domain.reach_out_periods(period, in_use)
 
     households = session.scalars(
         select(Household).where(Household.organisation_id == request["organisation_id"])
@@ -43,16 +47,18 @@ def organisation_usage(session, request, now):
     ).all()
     ids = [household.id for household in households]
     tickets_now = _tickets(session, ids, period)
-    tickets_before = _tickets(session, ids, before)
-    used = _used_tickets(session, [*tickets_now.values(), *tickets_before.values()])
+    ended = [_tickets(session, ids, each) for each in looked_at]
+    used = _used_tickets(session, [*tickets_now.values(),
+                                   *(ticket for tickets in ended for ticket in tickets.values())])
     last_uses = _last_uses(session, ids)
 
     lines = []
     for household in households:
-        ticket, earlier = tickets_now.get(household.id), tickets_before.get(household.id)
+        ticket = tickets_now.get(household.id)
         if ticket is None and household.status == "withdrawn":
             continue  # gone before this period: nothing to follow up
-        line = _usage_line(household, ticket, earlier, used, last_uses.get(household.id), zone)
+        reason = _reach_out(*(tickets.get(household.id) for tickets in ended), used)
+        line = _usage_line(household, ticket, reason, used, last_uses.get(household.id), zone)
         if line["reach_out"] or not request.get("reach_out_only"):
             lines.append(line)
 
@@ -60,6 +66,7 @@ def organisation_usage(session, request, now):
         "organisation_id": request["organisation_id"],
         "period": str(period),
         "time_zone": zone,
+        "reach_out_periods": [str(each) for each in looked_at],
         "households": lines,
     }
 
@@ -95,12 +102,16 @@ def _last_uses(session, household_ids):
     return dict(rows)
 
 
-def _usage_line(household, ticket, earlier, used, last_use, zone):
-    reason = domain.reach_out_reason(
-        granted_now=ticket is not None, used_now=ticket is not None and ticket.id in used,
-        granted_before=earlier is not None,
-        used_before=earlier is not None and earlier.id in used,
+def _reach_out(before, last, used):
+    """The dormant flag from the household's tickets of the two ended periods (or None)."""
+    return domain.reach_out_reason(
+        granted_last=last is not None, used_last=last is not None and last.id in used,
+        granted_before=before is not None,
+        used_before=before is not None and before.id in used,
     )
+
+
+def _usage_line(household, ticket, reason, used, last_use, zone):
     message_ja, message_en = domain.REACH_OUT_MESSAGES.get(reason, (None, None))
     return {
         "household_id": household.id,
@@ -208,6 +219,8 @@ def raise_concern(session, outbox, request, now):
 def _concern_fact(session, concern_id, redemption, request, raised_at):
     # The household's organisation now: a family that moved is followed by its new one.
     household = session.get(Household, redemption.household_id)
+    # The restaurant's name is no one's personal data: the organisation reads where it was.
+    restaurant = session.get(Restaurant, redemption.restaurant_id)
     return {
         "concern_id": concern_id,
         "household_id": redemption.household_id,
@@ -215,6 +228,7 @@ def _concern_fact(session, concern_id, redemption, request, raised_at):
         else redemption.organisation_id,
         "region_id": redemption.region_id,
         "restaurant_id": redemption.restaurant_id,
+        "restaurant_name": restaurant.name if restaurant else None,
         "redemption_id": redemption.id,
         "category": request["category"],
         "note": request["note"],

@@ -22,6 +22,7 @@ is not enforced here yet; that program setting lives in issuance and reaches no 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from shokudo_common import vocabulary
 from shokudo_common.periods import Period, zone_info
 
 UNKNOWN_CARD_OR_TOKEN = "unknown_card_or_token"
@@ -331,7 +332,9 @@ def has_closed(valid_until, now):
 #
 # An organisation stays connected with its households (伴走支援). A household granted a ticket
 # in two consecutive periods that used neither is flagged for the organisation to reach out
-# again. A voided redemption is no use: the meal did not happen on the ticket.
+# again. Only periods whose windows have ended count: in the period in use a ticket not used
+# yet may still be used tomorrow, and flagging on the 1st of the month would be noise.
+# A voided redemption is no use: the meal did not happen on the ticket.
 
 UNUSED_TWO_PERIODS = "unused_two_periods"
 
@@ -343,14 +346,24 @@ REACH_OUT_MESSAGES = {
 }
 
 
-def reach_out_reason(granted_now, used_now, granted_before, used_before):
+def reach_out_reason(granted_last, used_last, granted_before, used_before):
     """Why the organisation should reach out to a household, or None.
 
-    ``*_now`` describe the period shown, ``*_before`` the period before it.
+    ``*_last`` describe the latest period whose window has ended (see
+    :func:`reach_out_periods`), ``*_before`` the period before it.
     """
-    if granted_now and granted_before and not used_now and not used_before:
+    if granted_last and granted_before and not used_last and not used_before:
         return UNUSED_TWO_PERIODS
     return None
+
+
+def reach_out_periods(shown, in_use):
+    """The two periods the dormant flag looks at, oldest first: the two most recent periods
+    at or before ``shown`` whose windows have ended. A period's window has ended once the
+    period after it is the one in use, so for the period in use they are the two before it.
+    """
+    latest = shown if shown < in_use else previous_period(in_use)
+    return previous_period(latest), latest
 
 
 def period_in_use(now, zone):
@@ -367,5 +380,5 @@ def previous_period(period):
 
 # What a restaurant may say a concern is about. Codes, not free text: the category is logged
 # and counted, the note (which may describe the child) never is.
-CONCERN_CATEGORIES = ("hunger", "hygiene", "health", "injury", "mood", "safety", "other")
+CONCERN_CATEGORIES = tuple(vocabulary.CONCERN_CATEGORIES)
 MAX_CONCERN_NOTE = 1000

@@ -66,12 +66,16 @@ def test_usage_shows_granted_used_left_and_last_use_for_the_period_in_use_today(
     }
 
 
+APRIL = datetime(2026, 4, 2, 10, 0, tzinfo=TOKYO)  # February's and March's windows have ended
+
+
 def test_a_household_that_used_neither_of_two_granted_periods_is_flagged_to_reach_out(
         service, world, restaurant, clock):
     quiet, _ = family(world)
     eating, card = family(world)
     newcomer, _ = family(world, february=False)
     pay(service, clock, datetime(2026, 2, 14, 12, 0, tzinfo=TOKYO), restaurant, card, 500)
+    clock.set(APRIL)
 
     usage = service.organisation_usage(ORGANISATION, REGION, period="2026-02")
 
@@ -81,9 +85,48 @@ def test_a_household_that_used_neither_of_two_granted_periods_is_flagged_to_reac
     assert quiet_line["reach_out_reason"] == "unused_two_periods"
     assert "2か月" in quiet_line["reach_out_message_ja"]
 
+    assert usage["reach_out_periods"] == ["2026-01", "2026-02"]
+
     only = service.organisation_usage(ORGANISATION, REGION, period="2026-02",
                                       reach_out_only=True)
     assert [line["household_id"] for line in only["households"]] == [quiet]
+
+
+def test_on_the_first_of_the_month_a_ticket_not_used_yet_is_no_reason_to_reach_out(
+        service, world, clock):
+    # March's ticket is in use since midnight and February's was not used: that is one
+    # ended period unused, not two.
+    household_id, _ = family(world)
+    clock.set(datetime(2026, 3, 1, 9, 0, tzinfo=TOKYO))
+
+    usage = service.organisation_usage(ORGANISATION, REGION)
+
+    assert usage["period"] == "2026-02"
+    assert usage["reach_out_periods"] == ["2025-12", "2026-01"]
+    [line] = usage["households"]
+    assert (line["reach_out"], line["granted_yen"], line["left_yen"]) == (False, 3000, 3000)
+
+
+def test_the_flag_of_the_period_in_use_looks_at_the_two_periods_that_ended_before_it(
+        service, world, restaurant, clock):
+    # Granted in January and February, used neither; March's ticket is in use and used.
+    household_id, _ = family(world)
+    world.tickets([household_id], period="2025-12", valid_from="2026-01-01T00:00:00+09:00",
+                  valid_until="2026-02-01T00:00:00+09:00")
+    eating_now, now_card = family(world)
+    world.tickets([eating_now], period="2025-12", valid_from="2026-01-01T00:00:00+09:00",
+                  valid_until="2026-02-01T00:00:00+09:00")
+    pay(service, clock, datetime(2026, 3, 3, 12, 0, tzinfo=TOKYO), restaurant, now_card, 700)
+    clock.set(datetime(2026, 3, 10, 12, 0, tzinfo=TOKYO))
+
+    usage = service.organisation_usage(ORGANISATION, REGION)
+
+    # Both used neither of the two ended periods (2025-12 and 2026-01): each is flagged,
+    # while the line still shows the period in use.
+    lines = {line["household_id"]: line for line in usage["households"]}
+    assert {key: line["reach_out"] for key, line in lines.items()} == {
+        household_id: True, eating_now: True}
+    assert (lines[eating_now]["used_yen"], lines[eating_now]["left_yen"]) == (700, 2300)
 
 
 def test_a_voided_meal_is_no_use_so_the_household_is_still_flagged(
@@ -91,6 +134,7 @@ def test_a_voided_meal_is_no_use_so_the_household_is_still_flagged(
     household_id, card = family(world)
     meal = pay(service, clock, datetime(2026, 3, 5, 12, 0, tzinfo=TOKYO), restaurant, card, 800)
     service.void_redemption(restaurant, meal["redemption_id"])
+    clock.set(APRIL)
 
     [line] = service.organisation_usage(ORGANISATION, REGION, period="2026-02")["households"]
 
@@ -157,6 +201,8 @@ def test_a_concern_on_its_own_redemption_is_announced_with_household_and_organis
     assert fact["concern_id"] == answer["concern_id"]
     assert (fact["household_id"], fact["organisation_id"]) == (household_id, ORGANISATION)
     assert (fact["category"], fact["note"]) == ("hunger", "とてもお腹を空かせていました")
+    # Where it was, for the organisation: the restaurant's name is no one's personal data.
+    assert (fact["restaurant_id"], fact["restaurant_name"]) == (restaurant, "みどり食堂")
 
 
 def test_a_concern_on_another_restaurants_redemption_is_not_found_and_announces_nothing(
