@@ -174,6 +174,7 @@ BODIES = {
     "move_household": {"json": {"to_organisation_id": "bbbbbbbb-0000-4000-8000-000000000002"}},
     "redeem": {"json": {"bill_yen": 800, "card_number": "4539 5787 6362 1486"}},
     "raise_concern": {"json": {"category": "hunger", "note": "いつも空腹そう"}},
+    "my_push_token": {"json": {"token": "device-token-of-the-app", "platform": "ios"}},
 }
 QUERIES = {"region_summary": {"month": "2026-03"}}
 # The purpose some routes must state (every declared route states one of PURPOSES).
