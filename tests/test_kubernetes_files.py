@@ -1,6 +1,7 @@
 """deploy/k8s: every region's overlay builds, every object is valid against its schema, and the
 objects fit together (probes on the health endpoints, databases from CloudNativePG, scaling on
-queue depth, disruption budgets, secrets that exist, one namespace per region).
+queue depth, disruption budgets, secrets that exist, one namespace per region, every replica
+scraped as its component within its namespace).
 
 Offline: ``kubectl kustomize`` renders each overlay; built-in kinds are checked against the
 Kubernetes schemas kubernetes-validate ships, the operators' kinds against the schemas kept in
@@ -8,6 +9,7 @@ deploy/k8s/schemas/. Skipped, with the reason, where kubectl is missing.
 """
 
 import json
+import re
 import shutil
 import subprocess
 from functools import cache
@@ -74,6 +76,37 @@ def resolved_port(container, port):
     if isinstance(port, int):
         return port
     return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
+
+
+def selects(selector, labels):
+    """Whether a label selector (matchLabels, matchExpressions with In) picks ``labels``."""
+    matched = selector.get("matchLabels", {}).items() <= labels.items()
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "only In is read here"
+        matched = matched and labels.get(expression["key"]) in expression["values"]
+    return matched
+
+
+def relabelled(relabelings, meta):
+    """The labels Prometheus's ``replace`` relabelings (the only action used) make of ``meta``."""
+    labels = dict(meta)
+    for rule in relabelings:
+        assert rule.get("action", "replace") == "replace"
+        value = rule.get("separator", ";").join(labels.get(name, "")
+                                                 for name in rule["sourceLabels"])
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if match:
+            labels[rule["targetLabel"]] = match.expand(
+                rule.get("replacement", "$1").replace("$", "\\"))
+    return labels
+
+
+def pod_meta(deployment):
+    """What Kubernetes service discovery tells Prometheus about a pod of ``deployment``."""
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    meta = {f"__meta_kubernetes_pod_label_{re.sub('[^a-zA-Z0-9_]', '_', key)}": value
+            for key, value in labels.items()}
+    return {**meta, "__meta_kubernetes_namespace": deployment["metadata"]["namespace"]}
 
 
 def env_of(container):
@@ -197,6 +230,29 @@ def test_each_service_has_its_own_cloudnativepg_database(objects, component):
     assert reference == {"name": f"{cluster_name}-app", "key": "uri"}
     assert cluster["spec"]["bootstrap"]["initdb"]["database"] == component.database
     assert cluster["spec"]["instances"] >= 2
+
+
+@by_overlay
+def test_prometheus_scrapes_each_component_as_its_job_within_the_region_s_namespace(overlay):
+    """The alerts know a component by `job` and a region by `namespace`, as compose names them."""
+    from test_monitoring_files import watched_jobs
+
+    objects = render(overlay)
+    monitor = objects[("PodMonitor", "shokudo")]
+    endpoint, = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics"
+    for component in COMPONENTS:
+        deployment = objects[("Deployment", component.name)]
+        assert selects(monitor["spec"]["selector"],
+                       deployment["spec"]["template"]["metadata"]["labels"])
+        container = container_of(deployment, component.name)
+        assert resolved_port(container, endpoint["port"]) == component.port
+        labels = relabelled(endpoint["relabelings"], pod_meta(deployment))
+        assert (labels["job"], labels["namespace"]) == (component.name, f"shokudo-{overlay}")
+    assert watched_jobs() == {component.name for component in COMPONENTS}
+    # The migration Job's pods serve no metrics: a target for them would always be down.
+    job_pods = objects[("Job", "shokudo-migrate")]["spec"]["template"]["metadata"]["labels"]
+    assert not selects(monitor["spec"]["selector"], job_pods)
 
 
 # -- what they share -------------------------------------------------------------------------

@@ -57,6 +57,33 @@ def test_every_alert_is_unit_tested_and_has_a_runbook_entry():
     assert [alert for alert in alerts if f"`{alert}`" not in runbook] == []
 
 
+def watched_jobs():
+    """The components the alerts know by `job`, which every scrape must set alike."""
+    names, = set(re.findall(r'job=~"([a-z|]+)"', ALERTS.read_text()))
+    return set(names.split("|"))
+
+
+def test_every_aggregation_of_the_rules_keeps_the_namespace():
+    """One namespace per region: a rule that sums over it hides one region behind another."""
+    expressions = [rule["expr"] for group in yaml.safe_load(ALERTS.read_text())["groups"]
+                   for rule in group["rules"]]
+    clauses = [clause for expr in expressions
+               for clause in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", expr)]
+    assert len(clauses) > 10
+    assert [c for c in clauses if "namespace" not in re.split(r"[\s,]+", c)] == []
+    bare = [expr for expr in expressions
+            if re.search(r"\b(sum|max|min|avg|count|group)\s*\(", expr)]
+    assert bare == [], "an aggregation without `by (namespace, ...)`"
+
+
+def test_compose_gives_every_target_a_namespace_as_kubernetes_does():
+    jobs = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"]
+    for job in jobs:
+        assert {"target_label": "namespace", "replacement": "compose"} in \
+            job["relabel_configs"], job["job_name"]
+    assert watched_jobs() <= {job["job_name"] for job in jobs}
+
+
 def load_dashboard_code():
     spec = importlib.util.spec_from_file_location("grafana_dashboard", DASHBOARD_CODE)
     module = importlib.util.module_from_spec(spec)

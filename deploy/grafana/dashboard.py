@@ -69,8 +69,8 @@ ROWS = [
           "|{{region_id}} {{reason}}"]),
         ("Share of attempts declined (10 min) against the last day", "timeseries",
          "percentunit",
-         ["region_id:shokudo_redemption_declines:ratio_rate10m|{{region_id}} now",
-          "region_id:shokudo_redemption_declines:ratio_rate1d|{{region_id}} usual"]),
+         ["namespace_region_id:shokudo_redemption_declines:ratio_rate10m|{{region_id}} now",
+          "namespace_region_id:shokudo_redemption_declines:ratio_rate1d|{{region_id}} usual"]),
     ]),
     ("Messaging: does every fact get through?", [
         ("Parked messages waiting for replay", "timeseries", "short",
