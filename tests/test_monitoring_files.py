@@ -21,11 +21,13 @@ ALERTS = PROMETHEUS / "alerts.yml"
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 DASHBOARD_CODE = ROOT / "deploy" / "grafana" / "dashboard.py"
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+SERVICE_MODULES = ("gateway.service", "directory.service", "enrollment.service",
+                   "issuance.service", "redemption.service", "notification.service")
 
 
-def promtool(*arguments):
+def promtool(*arguments, given=None):
     return subprocess.run([require("promtool"), *arguments], capture_output=True, text=True,
-                          cwd=ROOT)
+                          cwd=ROOT, input=given)
 
 
 def test_the_alert_rules_are_valid():
@@ -42,6 +44,21 @@ def test_the_alert_rules_pass_their_unit_tests():
 def test_the_prometheus_config_and_its_rule_files_are_valid():
     result = promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_metric_the_code_declares_follows_prometheus_naming_conventions():
+    """promtool's lint of every metric of every component, as one process would expose them
+    (tests/test_operations_endpoints.py lints each real process's /metrics too)."""
+    from prometheus_client import REGISTRY, generate_latest
+
+    for module in SERVICE_MODULES:
+        importlib.import_module(module)
+    exposed = generate_latest(REGISTRY).decode()
+    assert "shokudo_redemptions_declined_total" in exposed
+
+    linted = promtool("check", "metrics", given=exposed)
+
+    assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def test_every_alert_is_unit_tested_and_has_a_runbook_entry():

@@ -1,10 +1,13 @@
 """Each process of the platform, as production runs it, answers its probes and reports the
 state of its own database on /metrics: what Kubernetes, compose and Prometheus rely on."""
 
+import subprocess
+
 import pytest
 import requests
 
 from support import metric
+from tools import require
 
 REGION = "probe-cho"
 COMPONENTS = ("gateway", "directory", "enrollment", "issuance", "redemption", "notification")
@@ -45,3 +48,17 @@ def test_issuance_reports_when_each_region_s_due_run_began_and_whether_it_comple
 
     assert began > 0
     assert f'shokudo_issuance_due_run_completed{{region_id="{REGION}"}}' in exposed
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_each_process_s_metrics_follow_prometheus_naming_conventions(stack, operator, name):
+    """promtool's lint on what the process really exposes, its business metrics included."""
+    # A region with a program, so that issuance's region gauges have samples too.
+    operator.put("/v1/regions/lint-cho/program", {"name": "リント町こども食堂", "issue_day": 1})
+    exposed = requests.get(stack.process(name).url + "/metrics", timeout=5).text
+    assert "# TYPE shokudo_entrypoint_duration_seconds histogram" in exposed
+
+    linted = subprocess.run([require("promtool"), "check", "metrics"], input=exposed,
+                            capture_output=True, text=True)
+
+    assert linted.returncode == 0, linted.stdout + linted.stderr
