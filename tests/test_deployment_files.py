@@ -167,6 +167,23 @@ def test_prometheus_gets_its_alert_rules_and_grafana_its_dashboards(compose):
     assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
 
 
+def test_prometheus_reads_rabbitmq_s_queues_through_its_prometheus_plugin(compose):
+    mounts = dict(volume.split(":")[:2] for volume in compose["rabbitmq"]["volumes"])
+    plugins = (ROOT / mounts_source(mounts, "/etc/rabbitmq/enabled_plugins")).read_text()
+    assert re.fullmatch(r"\[([a-z_]+,)*[a-z_]+\]\.\n", plugins), "an Erlang list, then a dot"
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= set(plugins[1:-3].split(","))
+
+    jobs = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    [rabbitmq] = [job for job in jobs if "rabbitmq:15692" in scrape_targets(job)]
+    assert rabbitmq["metrics_path"] == "/metrics/detailed"
+    assert {"queue_coarse_metrics", "queue_consumer_count"} <= set(rabbitmq["params"]["family"])
+
+
+def mounts_source(mounts, target):
+    [source] = [source for source, mounted in mounts.items() if mounted == target]
+    return source
+
+
 def test_gateway_is_the_published_entrance(compose):
     assert compose["gateway"]["ports"] == ["8000:8000"]
 

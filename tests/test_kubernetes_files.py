@@ -93,7 +93,7 @@ def relabelled(relabelings, meta):
     for rule in relabelings:
         assert rule.get("action", "replace") == "replace"
         value = rule.get("separator", ";").join(labels.get(name, "")
-                                                 for name in rule["sourceLabels"])
+                                                 for name in rule.get("sourceLabels", []))
         match = re.fullmatch(rule.get("regex", "(.*)"), value)
         if match:
             labels[rule["targetLabel"]] = match.expand(
@@ -253,6 +253,23 @@ def test_prometheus_scrapes_each_component_as_its_job_within_the_region_s_namesp
     # The migration Job's pods serve no metrics: a target for them would always be down.
     job_pods = objects[("Job", "shokudo-migrate")]["spec"]["template"]["metadata"]["labels"]
     assert not selects(monitor["spec"]["selector"], job_pods)
+
+
+@by_overlay
+def test_prometheus_reads_the_queues_of_the_region_s_broker(overlay):
+    """Queue depth and unacknowledged messages, for the dashboard's saturation panels."""
+    objects = render(overlay)
+    monitor = objects[("PodMonitor", "rabbitmq-queues")]
+    endpoint, = monitor["spec"]["podMetricsEndpoints"]
+    # The RabbitMQ Cluster Operator labels the broker's pods with the cluster's name.
+    broker_pods = {"app.kubernetes.io/name": objects[("RabbitmqCluster", "rabbitmq")][
+        "metadata"]["name"], "app.kubernetes.io/component": "rabbitmq"}
+    assert selects(monitor["spec"]["selector"], broker_pods)
+    assert (endpoint["port"], endpoint["path"]) == ("prometheus", "/metrics/detailed")
+    assert {"queue_coarse_metrics", "queue_consumer_count"} <= set(endpoint["params"]["family"])
+    labels = relabelled(endpoint["relabelings"],
+                        {"__meta_kubernetes_namespace": f"shokudo-{overlay}"})
+    assert (labels["job"], labels["namespace"]) == ("rabbitmq", f"shokudo-{overlay}")
 
 
 # -- what they share -------------------------------------------------------------------------

@@ -124,6 +124,40 @@ def test_dashboard_panels_do_not_overlap_and_have_unique_ids():
         cells |= area
 
 
+def dashboard_queries():
+    panels = json.loads((DASHBOARDS / "shokudo-overview.json").read_text())["panels"]
+    return [target["expr"] for panel in panels for target in panel.get("targets", [])]
+
+
+def test_every_dashboard_query_reads_the_region_chosen_at_its_top():
+    dashboard = json.loads((DASHBOARDS / "shokudo-overview.json").read_text())
+    [variable] = dashboard["templating"]["list"]
+    assert (variable["name"], variable["includeAll"], variable["multi"]) == (
+        "namespace", False, False)
+    assert variable["query"]["query"] == 'label_values(up{job="gateway"}, namespace)'
+    selectors = [selector for expr in dashboard_queries()
+                 for selector in re.findall(r"\b[a-z_:]+\{[^}]*\}", expr)]
+    assert len(selectors) > 30
+    assert [s for s in selectors if 'namespace=~"$namespace"' not in s] == []
+    bare = [expr for expr in dashboard_queries()
+            if re.search(r"(?<![a-z_:])(shokudo|gateway|process|rabbitmq)_[a-z_]+(?![{a-z_:])",
+                         expr)]
+    assert bare == [], "a metric read without the region's selector"
+
+
+def test_the_dashboard_shows_saturation_from_what_is_scraped():
+    """Queue depth from RabbitMQ's plugin, cores, memory and database connections."""
+    queries = " ".join(dashboard_queries())
+    for metric in ("rabbitmq_detailed_queue_messages_ready",
+                   "rabbitmq_detailed_queue_messages_unacked", "process_cpu_seconds_total",
+                   "process_resident_memory_bytes", "shokudo_db_pool_checked_out_connections",
+                   "shokudo_db_pool_max_connections"):
+        assert metric in queries, metric
+    jobs = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"]
+    [rabbitmq] = [job for job in jobs if job["job_name"] == "rabbitmq"]
+    assert "queue_coarse_metrics" in rabbitmq["params"]["family"]
+
+
 def test_every_metric_the_alerts_and_dashboard_read_is_one_the_code_exports():
     """A renamed metric would leave a silent alert and an empty panel."""
     source = "".join(path.read_text() for folder in ("common", "services", "gateway")

@@ -51,6 +51,18 @@ def test_issuance_reports_when_each_region_s_due_run_began_and_whether_it_comple
 
 
 @pytest.mark.parametrize("name", COMPONENTS)
+def test_each_process_reports_its_cpu_memory_and_database_pool(stack, name):
+    """What the dashboard's saturation row reads, as each process exposes it."""
+    process = stack.process(name)
+
+    assert metric(process, "process_cpu_seconds_total") > 0
+    assert metric(process, "process_resident_memory_bytes") > 10_000_000
+    assert metric(process, "shokudo_db_pool_max_connections", service=name) == 5
+    held = metric(process, "shokudo_db_pool_checked_out_connections", service=name)
+    assert 0 <= held <= 5
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
 def test_each_process_s_metrics_follow_prometheus_naming_conventions(stack, operator, name):
     """promtool's lint on what the process really exposes, its business metrics included."""
     # A region with a program, so that issuance's region gauges have samples too.

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields
 
+from shokudo_common.db import observe_pool
 from shokudo_common.errors import Unavailable
 from shokudo_common.operations import EntrypointMetrics, Readiness
 
@@ -39,4 +40,5 @@ class OperationsRoutes:
 
     @route("GET", "/metrics", serves=PUBLIC, produces="text/plain")
     def serve_metrics(self, request, caller):
+        observe_pool(self.name, self.sessions.db)
         return self.metrics.expose_metrics(request)
