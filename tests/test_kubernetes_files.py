@@ -12,6 +12,7 @@ and Debian's kubectl (1.20) cannot render these.
 
 import json
 import re
+import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -45,15 +46,35 @@ by_consumer = pytest.mark.parametrize("component", QUEUE_CONSUMERS, ids=lambda c
 
 @cache
 def render(overlay):
-    result = subprocess.run([require("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+    return render_folder(K8S / "overlays" / overlay)
+
+
+def render_folder(folder):
+    """The objects ``kubectl kustomize`` makes of ``folder``, by kind and name."""
+    result = subprocess.run([require("kubectl"), "kustomize", str(folder)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     objects = {}
     for document in yaml.safe_load_all(result.stdout):
         key = (document["kind"], document["metadata"]["name"])
-        assert key not in objects, f"{key} twice in {overlay}"
+        assert key not in objects, f"{key} twice in {folder}"
         objects[key] = document
     return objects
+
+
+def migrate_job(objects):
+    """The migration Job, whatever release it is named after."""
+    [job] = [document for (kind, _), document in objects.items()
+             if kind == "Job" and document["metadata"]["labels"]["app.kubernetes.io/name"]
+             == "shokudo-migrate"]
+    return job
+
+
+def platform_images(objects):
+    """The image of every container of the platform's Deployments and Jobs."""
+    return {container["image"] for (kind, _), document in objects.items()
+            if kind in ("Deployment", "Job")
+            for container in document["spec"]["template"]["spec"]["containers"]}
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -251,7 +272,7 @@ def test_prometheus_scrapes_each_component_as_its_job_within_the_region_s_namesp
         assert (labels["job"], labels["namespace"]) == (component.name, f"shokudo-{overlay}")
     assert watched_jobs() == {component.name for component in COMPONENTS}
     # The migration Job's pods serve no metrics: a target for them would always be down.
-    job_pods = objects[("Job", "shokudo-migrate")]["spec"]["template"]["metadata"]["labels"]
+    job_pods = migrate_job(objects)["spec"]["template"]["metadata"]["labels"]
     assert not selects(monitor["spec"]["selector"], job_pods)
 
 
@@ -307,7 +328,7 @@ def test_quorum_queues_run_on_a_broker_of_three_nodes_or_more(objects):
 
 
 def test_the_migration_job_prepares_every_database_and_the_queues_alike(objects):
-    job = objects[("Job", "shokudo-migrate")]
+    job = migrate_job(objects)
     container, = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "deploy/migrate.py"]
     module = load_migrate_module()
@@ -318,6 +339,40 @@ def test_the_migration_job_prepares_every_database_and_the_queues_alike(objects)
             secret_ref(service, "DB_URI")
     # The queue type comes from the same ConfigMap the services read.
     assert {"configMapRef": {"name": "shokudo-config"}} in container["envFrom"]
+
+
+@by_overlay
+def test_each_region_runs_the_tag_it_names_and_names_its_migration_job_after_it(overlay):
+    kustomization = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml")
+                                   .read_text())
+    [image] = kustomization["images"]
+    objects = render(overlay)
+
+    assert platform_images(objects) == {f"{image['newName']}:{image['newTag']}"}
+    name = migrate_job(objects)["metadata"]["name"]
+    assert name == f"shokudo-migrate-{image['newTag']}"
+    # A Job's name becomes its pods' job-name label: DNS-safe, 63 characters at most.
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) and len(name) <= 63
+
+
+def test_a_new_release_applies_a_migration_job_of_its_own(tmp_path):
+    """A Job's template cannot change: re-applied under its old name with a new image, it
+    would be refused while the finished Job is kept. A new tag is a new Job instead."""
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S, copy)
+    overlay = copy / "overlays" / OVERLAYS[0] / "kustomization.yaml"
+    kustomization = yaml.safe_load(overlay.read_text())
+    old_tag, new_tag = kustomization["images"][0]["newTag"], "9.8.7-rc.1"
+    kustomization["images"][0]["newTag"] = new_tag
+    overlay.write_text(yaml.safe_dump(kustomization, allow_unicode=True))
+
+    before, after = render(OVERLAYS[0]), render_folder(copy / "overlays" / OVERLAYS[0])
+
+    assert migrate_job(before)["metadata"]["name"] == f"shokudo-migrate-{old_tag}"
+    assert migrate_job(after)["metadata"]["name"] == f"shokudo-migrate-{new_tag}"
+    assert {image.rsplit(":", 1)[1] for image in platform_images(after)} == {new_tag}
+    # Only the Job is new; every other object is the same one, changed in place.
+    assert set(before) - set(after) == {("Job", f"shokudo-migrate-{old_tag}")}
 
 
 @by_overlay
