@@ -165,10 +165,14 @@ def test_every_object_is_valid_against_its_schema(overlay):
     assert unchecked == [], "a kind with no schema: vendor one into deploy/k8s/schemas/"
 
 
-def test_the_vendored_schemas_refuse_a_misspelt_field():
+@pytest.mark.parametrize("kind, name, typo", [
+    ("Cluster", "pg-issuance", {"instance": 2}),
+    ("PodMonitor", "shokudo", {"podMetricEndpoints": []}),
+])
+def test_the_vendored_schemas_refuse_a_misspelt_field(kind, name, typo):
     """They would pass anything if they were too loose to notice a typo."""
-    cluster = render(OVERLAYS[0])[("Cluster", "pg-issuance")]
-    misspelt = {**cluster, "spec": {**cluster["spec"], "instance": 2}}
+    document = render(OVERLAYS[0])[(kind, name)]
+    misspelt = {**document, "spec": {**document["spec"], **typo}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(misspelt, schema_of(misspelt))
 
