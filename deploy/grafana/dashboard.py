@@ -95,7 +95,7 @@ ROWS = [
         ("Yen redeemed (last hour)", "timeseries", "currencyJPY",
          [f"sum by (region_id) (increase({m('shokudo_redeemed_yen_total')}[1h]))"
           "|redeemed {{region_id}}",
-          f"sum by (region_id) (increase({m('shokudo_counter_paid_yen_total')}[1h]))"
+          f"sum by (region_id) (increase({m('shokudo_paid_by_families_yen_total')}[1h]))"
           "|paid at the counter {{region_id}}"]),
         ("Redemptions per minute by region and outcome", "timeseries", "short",
          [f"sum by (region_id, outcome) (rate({m('shokudo_redemptions_total')}[5m])) * 60"
