@@ -2,7 +2,8 @@
 # Make sure RabbitMQ and PostgreSQL answer on 127.0.0.1, starting them when this machine can.
 #   scripts/infra.sh check    say what is down and how to start it (exit 1 if anything is)
 #   scripts/infra.sh ensure   start what is down (needs root, as in CI), then check
-# `ensure` also installs promtool (Debian's `prometheus` package) for the alert rules' tests.
+# `ensure` also installs promtool (Debian's `prometheus` package) for the alert rules' tests
+# and says when kubectl, which the Kubernetes checks need, is missing.
 set -u
 mode=${1:-check}
 
@@ -31,8 +32,12 @@ if [ "$mode" = ensure ]; then
     }
     # A fresh machine may have no package lists yet: read them once and try again.
     install_promtool || { apt-get update -q >/dev/null 2>&1 && install_promtool; } \
-      || echo "could not install promtool; its tests will be skipped" >&2
+      || echo "could not install promtool; its tests fail under CI, skip elsewhere" >&2
   fi
+  # kubectl renders the Kubernetes overlays in `make test`. Debian's (kubernetes-client 1.20)
+  # is too old for them, so it is a prerequisite of the machine, not installed here.
+  command -v kubectl >/dev/null || echo "kubectl (1.27 or later) is not installed: the" \
+    "Kubernetes checks fail under CI and skip elsewhere (deploy/README.md)" >&2
   if ! pg_up; then
     echo "starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start

@@ -12,7 +12,8 @@ The resilience tests (test_resilience_*.py) kill, stop and restart processes, so
 stacks of their own, started only when one of them asks:
 
     stack             PORT_BASE + 0..5,   SMTP + 99   the session's vhost on the shared broker
-    resilient_stack   PORT_BASE + 30..45, SMTP + 59   two redemption and two issuance replicas
+    resilient_stack   PORT_BASE + 30..46, SMTP + 59   two replicas of issuance, redemption and
+                                                      notification
     broker_stack      PORT_BASE + 60..65, SMTP + 89   a RabbitMQ node of its own on + 90 / + 91
 """
 
@@ -133,10 +134,11 @@ def staff(stack, gateway):
 
 @pytest.fixture(scope="session")
 def resilient_stack():
-    """Two replicas of redemption and of issuance, for tests that race them and kill them."""
+    """Two replicas of issuance, redemption and notification, for tests that race them and
+    kill them."""
     with running_platform(
         f"{NAME}_res", PORT_BASE + 30, PORT_BASE + 59,
-        replicas={"redemption": 2, "issuance": 2},
+        replicas={"redemption": 2, "issuance": 2, "notification": 2},
     ) as stack:
         yield stack
 

@@ -3,8 +3,9 @@ deploy/prometheus/ run every component the same way, against its own database, w
 Prometheus, and refer only to files that exist. deploy/k8s has its own tests
 (test_kubernetes_files.py), and so do the alerts and dashboards (test_monitoring_files.py).
 
-These tests read the files; no engine is needed. Where a docker CLI with compose is on the
-machine, the file is also handed to it to parse. One integration test runs deploy/migrate.py,
+These tests read the files; no engine is needed. docker-compose.yml is validated against the
+Compose Specification's JSON schema (vendored in deploy/compose/, see compose-spec.SOURCE.md),
+and, where a docker CLI with the compose plug-in is on the machine, also handed to it to parse. One integration test runs deploy/migrate.py,
 the step every deployment starts with, against a real PostgreSQL and RabbitMQ.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jsonschema
 import pytest
 import yaml
 
@@ -27,6 +29,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
 MIGRATE = ROOT / "deploy" / "migrate.py"
+COMPOSE_SPEC = ROOT / "deploy" / "compose" / "compose-spec.json"
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,23 @@ def test_prometheus_gets_its_alert_rules_and_grafana_its_dashboards(compose):
     assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
 
 
+def test_prometheus_reads_rabbitmq_s_queues_through_its_prometheus_plugin(compose):
+    mounts = dict(volume.split(":")[:2] for volume in compose["rabbitmq"]["volumes"])
+    plugins = (ROOT / mounts_source(mounts, "/etc/rabbitmq/enabled_plugins")).read_text()
+    assert re.fullmatch(r"\[([a-z_]+,)*[a-z_]+\]\.\n", plugins), "an Erlang list, then a dot"
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= set(plugins[1:-3].split(","))
+
+    jobs = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    [rabbitmq] = [job for job in jobs if "rabbitmq:15692" in scrape_targets(job)]
+    assert rabbitmq["metrics_path"] == "/metrics/detailed"
+    assert {"queue_coarse_metrics", "queue_consumer_count"} <= set(rabbitmq["params"]["family"])
+
+
+def mounts_source(mounts, target):
+    [source] = [source for source, mounted in mounts.items() if mounted == target]
+    return source
+
+
 def test_gateway_is_the_published_entrance(compose):
     assert compose["gateway"]["ports"] == ["8000:8000"]
 
@@ -250,8 +270,59 @@ def test_the_dockerfile_copies_only_what_exists_onto_python_3_11():
     assert re.search(r"^USER \d+", dockerfile, re.MULTILINE), "runs as a numeric non-root user"
 
 
+# The formats docker-compose checked beside its schema; jsonschema knows none of them.
+COMPOSE_FORMATS = jsonschema.FormatChecker()
+DURATION = re.compile(r"^(\d+(\.\d+)?(us|ms|s|m|h))+$")
+PORTS = re.compile(r"^((\d{1,3}(\.\d{1,3}){3}):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(/(tcp|udp|sctp))?$")
+for _format, _pattern in (("duration", DURATION), ("ports", PORTS), ("expose", PORTS)):
+    COMPOSE_FORMATS.checks(_format)(lambda value, pattern=_pattern: (
+        not isinstance(value, str) or bool(pattern.match(value))))
+
+
+def compose_validator():
+    """The Compose Specification's schema as docker-compose used it: draft 4, its formats."""
+    schema = json.loads(COMPOSE_SPEC.read_text())
+    # The project's `name`, added to the specification after this copy was published.
+    schema["properties"]["name"] = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}
+    return jsonschema.Draft4Validator(schema, format_checker=COMPOSE_FORMATS)
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    document = yaml.safe_load(COMPOSE.read_text())
+
+    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+              for error in compose_validator().iter_errors(document)]
+
+    assert errors == []
+
+
+@pytest.mark.parametrize("path, value", [
+    (("services", "gateway", "restrat"), "always"),
+    (("services", "gateway", "healthcheck", "interval"), "ten seconds"),
+    (("services", "gateway", "ports"), ["8000:8000:tcp"]),
+    (("services", "gateway", "depends_on", "migrate", "condition"), "service_done"),
+])
+def test_the_compose_schema_refuses_what_compose_would(path, value):
+    """A schema too loose to notice a typo would pass anything."""
+    document = yaml.safe_load(COMPOSE.read_text())
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+
+    assert list(compose_validator().iter_errors(document)) != []
+
+
+def test_every_named_volume_a_service_mounts_is_declared(compose):
+    declared = set(yaml.safe_load(COMPOSE.read_text()).get("volumes", {}))
+    named = {volume.split(":")[0] for service in compose.values()
+             for volume in service.get("volumes", []) if not volume.startswith((".", "/"))}
+    assert named and named <= declared
+
+
 def test_docker_compose_parses_the_file():
-    """The real parser, where a docker CLI with the compose plugin is installed."""
+    """The real parser, where a docker CLI with the compose plug-in is installed (not here: the
+    schema test above stands in for it)."""
     if shutil.which("docker") is None:
         pytest.skip("no docker CLI on this machine")
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)

@@ -47,6 +47,11 @@ def receipts(stack, address):
             if "Thank you for using your meal ticket" in body_text(message)]
 
 
+def replicas_metric(processes, name, **labels):
+    """``name`` summed over the replicas of a service: a fact reaches either one."""
+    return sum(metric(process, name, **labels) for process in processes)
+
+
 def applied_answer(response):
     answer = response.json()
     return answer if answer.get("outcome") == "applied" else None
@@ -112,15 +117,16 @@ def test_a_fact_delivered_twice_is_applied_once(
     # Sending is the delivery queue's timer's job, a moment after the fact is applied.
     wait_until(lambda: len(receipts(stack, address)) == 1, what="the receipt sent")
 
-    notification = stack.process("notification")
-    duplicates = metric(notification, "shokudo_events_applied_total",
-                        consumer=RECEIPTS_HANDLER, outcome="duplicate")
+    notification = [stack.process("notification", replica) for replica in (0, 1)]
+    duplicates = replicas_metric(notification, "shokudo_events_applied_total",
+                                 consumer=RECEIPTS_HANDLER, outcome="duplicate")
 
     # The same fact, same event id, as a relay that died before marking it sent would repeat it.
     publish_facts(stack.amqp_uri, "redemption", "ticket_redeemed", [fact])
 
-    wait_until(lambda: metric(notification, "shokudo_events_applied_total",
-                              consumer=RECEIPTS_HANDLER, outcome="duplicate") == duplicates + 1,
+    wait_until(lambda: replicas_metric(notification, "shokudo_events_applied_total",
+                                       consumer=RECEIPTS_HANDLER,
+                                       outcome="duplicate") == duplicates + 1,
                what="the second delivery recognised by notification")
     assert len(receipts(stack, address)) == 1
     assert scalar(stack, "notification", DELIVERIES, event=fact["event_id"]) == 1
@@ -140,11 +146,14 @@ def _receipt_sent(stack, redemption_id):
 
 @pytest.fixture
 def impatient_notification(resilient_stack):
-    """Notification waiting 2 s for enrollment, so that its retries end within seconds."""
-    process = resilient_stack.restart_component("notification",
-                                                env={"RPC_TIMEOUT_SECONDS": "2"})
-    yield process
-    resilient_stack.restart_component("notification")
+    """Both notification replicas waiting 2 s for enrollment, so that retries end within
+    seconds whichever replica the fact reaches."""
+    replicas = [resilient_stack.restart_component("notification", replica,
+                                                  env={"RPC_TIMEOUT_SECONDS": "2"})
+                for replica in (0, 1)]
+    yield replicas
+    for replica in (0, 1):
+        resilient_stack.restart_component("notification", replica)
 
 
 def test_a_fact_whose_handler_keeps_failing_is_parked_and_a_replay_applies_it_once(
@@ -172,8 +181,9 @@ def test_a_fact_whose_handler_keeps_failing_is_parked_and_a_replay_applies_it_on
         assert parked["attempts"] == 3 and "service_unavailable" in parked["error"]
         listed = [json.loads(line) for line in _parking(stack, "list").stdout.splitlines()]
         assert parked["id"] in [entry["id"] for entry in listed if entry["replayed_at"] is None]
-        wait_until(lambda: metric(impatient_notification, "shokudo_messages_parked_total",
-                                  consumer=RECEIPTS_HANDLER) == 1,
+        wait_until(lambda: replicas_metric(impatient_notification,
+                                           "shokudo_messages_parked_total",
+                                           consumer=RECEIPTS_HANDLER) == 1,
                    what="the parked message counted where operators watch")
         assert receipts(stack, address) == []
     finally:

@@ -41,7 +41,7 @@ OUTBOX_OLDEST_AGE = Gauge(
     ["service"],
 )
 REFRESH_FAILURES = Counter(
-    "shokudo_gauge_refresh_failures_total",
+    "shokudo_state_refresh_failures_total",
     "Scrapes whose database gauges could not be read (they keep their previous values)",
     ["service"],
 )

@@ -28,10 +28,15 @@ def new_correlation_id():
 
 
 class CorrelationFilter(logging.Filter):
-    """Adds the worker's correlation id (or none) to every record."""
+    """Adds the worker's correlation id (or none) to every record that names none itself.
+
+    A line may name another one (``extra={"correlation_id": ...}``): a message sent by a timer
+    long after the request that caused it is logged with that request's id.
+    """
 
     def filter(self, record):
-        record.correlation_id = _current.get()
+        if getattr(record, "correlation_id", None) is None:
+            record.correlation_id = _current.get()
         return True
 
 

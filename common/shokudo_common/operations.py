@@ -29,7 +29,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from shokudo_common import gauges
+from shokudo_common import db, gauges
 from shokudo_common.errors import ShokudoError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ class OperationalEndpoints:
 
     @http("GET", "/metrics")
     def serve_metrics(self, request):
+        db.observe_pool(self.name, self.db)
         gauges.refresh(self.name, self.db, getattr(self, "clock", None))
         return self.metrics.expose_metrics(request)
 

@@ -39,6 +39,11 @@ class Period:
             return Period(self.year + 1, 1)
         return Period(self.year, self.month + 1)
 
+    def previous(self):
+        if self.month == 1:
+            return Period(self.year - 1, 12)
+        return Period(self.year, self.month - 1)
+
     def first_day(self):
         return date(self.year, self.month, 1)
 

@@ -5,12 +5,14 @@ import os
 import time
 
 import eventlet
+import eventlet.event
 
 import pytest
 import requests
 from nameko.containers import ServiceContainer
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.web.handlers import http
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
@@ -45,6 +47,22 @@ class Watched(OperationalEndpoints):
     @rpc
     def break_down(self):
         raise RuntimeError("a bug of ours")
+
+
+class Holding(OperationalEndpoints):
+    """Its ``/hold`` keeps a database connection until the test lets it go."""
+
+    name = "holding"
+    db = Database()
+    holding = eventlet.event.Event()
+    release = eventlet.event.Event()
+
+    @http("GET", "/hold")
+    def hold(self, request):
+        self.db.execute(text("SELECT 1"))
+        Holding.holding.send()
+        Holding.release.wait()
+        return "done"
 
 
 def eventually(condition, seconds=5):
@@ -135,6 +153,25 @@ def test_the_parked_and_outbox_gauges_follow_the_database_on_each_scrape(start, 
         connection.execute(text("UPDATE parked_messages SET replayed_at = now() WHERE id = 1"))
         connection.execute(text("UPDATE outbox SET published_at = now()"))
     assert scraped() == [1, 0, 0]
+
+
+def test_each_process_reports_its_database_pool_held_and_its_limit(start):
+    url = start(Holding, DB_POOL_SIZE="2", DB_POOL_OVERFLOW="3")
+
+    def scraped():
+        requests.get(url + "/metrics", timeout=5).raise_for_status()
+        return [REGISTRY.get_sample_value(name, {"service": "holding"}) for name in (
+            "shokudo_db_pool_checked_out_connections", "shokudo_db_pool_max_connections")]
+
+    assert scraped() == [0, 5]
+    held = eventlet.spawn(requests.get, url + "/hold", timeout=10)
+    Holding.holding.wait()
+    assert scraped() == [1, 5]  # the worker's; the scrape's own is not counted
+    Holding.release.send()
+    assert held.wait().text == "done"
+    # The worker gives its connection back just after its answer is sent.
+    eventually(lambda: scraped() == [0, 5])
+    assert scraped() == [0, 5]
 
 
 def test_entrypoint_calls_are_counted_by_outcome_and_timed(start, config):

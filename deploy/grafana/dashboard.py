@@ -4,7 +4,8 @@
 
 Each row answers one of the operator's questions; each panel is a title, a unit and its
 PromQL queries (legend after the "|"). Gauges read from a database are the same on every
-replica, so they are shown with ``max``; counters are summed over replicas.
+replica, so they are shown with ``max``; counters are summed over replicas. Every query reads
+the one region (namespace) chosen at the top, so that no region's figures hide another's.
 ``tests/test_monitoring_files.py`` fails when the JSON file and this script disagree.
 """
 
@@ -15,91 +16,140 @@ OUTPUT = Path(__file__).resolve().parent / "dashboards" / "shokudo-overview.json
 DATASOURCE = {"type": "prometheus", "uid": "shokudo-prometheus"}
 COMPONENTS = "gateway|directory|enrollment|issuance|redemption|notification"
 
+
+def m(name, **matchers):
+    """``name`` in the region chosen at the top of the dashboard (its namespace), and matching
+    ``matchers`` (``outcome="error"``; a value starting with ``~`` is a regular expression)."""
+    pairs = [("namespace", "~$namespace"), *matchers.items()]
+    inside = ", ".join(f'{key}=~"{value[1:]}"' if value.startswith("~") else f'{key}="{value}"'
+                       for key, value in pairs)
+    return f"{name}{{{inside}}}"
+
+
 ROWS = [
     ("Golden signals: is every service up, busy, failing, slow?", [
         ("Replicas up", "stat", "short",
-         [f'sum by (job) (up{{job=~"{COMPONENTS}"}})|{{{{job}}}}']),
+         [f"sum by (job) ({m('up', job='~' + COMPONENTS)})|{{{{job}}}}"]),
         ("Calls per second by service", "timeseries", "reqps",
-         ["sum by (service) (rate(shokudo_entrypoint_duration_seconds_count[5m]))"
+         [f"sum by (service) (rate({m('shokudo_entrypoint_duration_seconds_count')}[5m]))"
           "|{{service}}"]),
         ("Share of calls failing (errors of ours, not refusals)", "timeseries", "percentunit",
-         ['sum by (service) (rate(shokudo_entrypoint_calls_total{outcome="error"}[5m]))'
-          " / sum by (service) (rate(shokudo_entrypoint_calls_total[5m]))|{{service}}"]),
+         [f"sum by (service) (rate({m('shokudo_entrypoint_calls_total', outcome='error')}[5m]))"
+          f" / sum by (service) (rate({m('shokudo_entrypoint_calls_total')}[5m]))"
+          "|{{service}}"]),
         ("Latency p95 by service", "timeseries", "s",
          ["histogram_quantile(0.95, sum by (service, le)"
-          " (rate(shokudo_entrypoint_duration_seconds_bucket[5m])))|{{service}}"]),
-        ("Slowest entrypoints (p95)", "timeseries", "s",
-         ["topk(5, histogram_quantile(0.95, sum by (service, entrypoint, le)"
-          " (rate(shokudo_entrypoint_duration_seconds_bucket[5m]))))"
+          f" (rate({m('shokudo_entrypoint_duration_seconds_bucket')}[5m])))|{{{{service}}}}"]),
+        ("Latency p95 per entrypoint", "timeseries", "s",
+         ["histogram_quantile(0.95, sum by (service, entrypoint, le)"
+          f" (rate({m('shokudo_entrypoint_duration_seconds_bucket')}[5m])))"
           "|{{service}}.{{entrypoint}}"]),
         ("Gateway requests by status", "timeseries", "reqps",
-         ["sum by (status_code) (rate(gateway_http_requests_total[5m]))|{{status_code}}"]),
+         [f"sum by (status_code) (rate({m('gateway_http_requests_total')}[5m]))"
+          "|{{status_code}}"]),
         ("Gateway latency p50 / p95 / p99", "timeseries", "s",
          [f"histogram_quantile({q}, sum by (le)"
-          f" (rate(gateway_http_request_latency_seconds_bucket[5m])))|p{int(q * 100)}"
+          f" (rate({m('gateway_http_request_latency_seconds_bucket')}[5m])))|p{int(q * 100)}"
           for q in (0.5, 0.95, 0.99)]),
         ("Gateway errors by code", "timeseries", "reqps",
-         ["sum by (code) (rate(shokudo_gateway_error_responses_total[5m]))|{{code}}"]),
+         [f"sum by (code) (rate({m('shokudo_gateway_error_responses_total')}[5m]))|{{{{code}}}}"]),
+    ]),
+    ("Saturation: queues waiting, cores, memory, database connections", [
+        ("Messages waiting in each queue (ready)", "timeseries", "short",
+         [f"topk(10, sum by (queue) ({m('rabbitmq_detailed_queue_messages_ready')}))"
+          "|{{queue}}"]),
+        ("Messages delivered, not yet acknowledged", "timeseries", "short",
+         [f"topk(10, sum by (queue) ({m('rabbitmq_detailed_queue_messages_unacked')}))"
+          "|{{queue}}"]),
+        # One replica runs one eventlet hub: near 1 core it is saturated, whatever its limit.
+        ("CPU of the busiest replica (cores)", "timeseries", "short",
+         [f"max by (job) (rate({m('process_cpu_seconds_total', job='~' + COMPONENTS)}[5m]))"
+          "|{{job}}"]),
+        ("Resident memory of the largest replica", "timeseries", "bytes",
+         [f"max by (job) ({m('process_resident_memory_bytes', job='~' + COMPONENTS)})"
+          "|{{job}}"]),
+        ("Database connections held, busiest replica, against its pool's limit",
+         "timeseries", "short",
+         [f"max by (service) ({m('shokudo_db_pool_checked_out_connections')})"
+          "|held {{service}}",
+          f"max by (service) ({m('shokudo_db_pool_max_connections')})|limit {{{{service}}}}"]),
     ]),
     ("Issuance: has every region's month been granted?", [
         ("Due run completed (1) per region", "stat", "short",
-         ["max by (region_id) (shokudo_issuance_due_run_completed)|{{region_id}}"]),
+         [f"max by (region_id) ({m('shokudo_issuance_due_run_completed')})|{{{{region_id}}}}"]),
         ("Hours since the due issue day began", "stat", "h",
          ["(time() - max by (region_id)"
-          " (shokudo_issuance_due_issue_day_start_timestamp_seconds)) / 3600|{{region_id}}"]),
+          f" ({m('shokudo_issuance_due_issue_day_start_timestamp_seconds')})) / 3600"
+          "|{{region_id}}"]),
         ("Grants per region and period", "bargauge", "short",
-         ["max by (region_id, period) (shokudo_issuance_period_grants)"
+         [f"max by (region_id, period) ({m('shokudo_issuance_period_grants')})"
           "|{{region_id}} {{period}}"]),
         ("Yen granted per region and period", "bargauge", "currencyJPY",
-         ["max by (region_id, period) (shokudo_issuance_period_granted_yen)"
+         [f"max by (region_id, period) ({m('shokudo_issuance_period_granted_yen')})"
           "|{{region_id}} {{period}}"]),
         ("Grants issued per hour", "timeseries", "short",
-         ["sum by (region_id) (increase(shokudo_grants_issued_total[1h]))|{{region_id}}"]),
+         [f"sum by (region_id) (increase({m('shokudo_grants_issued_total')}[1h]))"
+          "|{{region_id}}"]),
     ]),
     ("Redemption: what is paid, what is declined and why", [
         ("Yen redeemed (last hour)", "timeseries", "currencyJPY",
-         ["sum by (region_id) (increase(shokudo_redeemed_yen_total[1h]))|redeemed {{region_id}}",
-          "sum by (region_id) (increase(shokudo_counter_paid_yen_total[1h]))"
+         [f"sum by (region_id) (increase({m('shokudo_redeemed_yen_total')}[1h]))"
+          "|redeemed {{region_id}}",
+          f"sum by (region_id) (increase({m('shokudo_paid_by_families_yen_total')}[1h]))"
           "|paid at the counter {{region_id}}"]),
         ("Redemptions per minute by region and outcome", "timeseries", "short",
-         ["sum by (region_id, outcome) (rate(shokudo_redemptions_total[5m])) * 60"
+         [f"sum by (region_id, outcome) (rate({m('shokudo_redemptions_total')}[5m])) * 60"
           "|{{region_id}} {{outcome}}"]),
         ("Declines per minute by reason and region", "timeseries", "short",
-         ["sum by (region_id, reason) (rate(shokudo_redemptions_declined_total[5m])) * 60"
-          "|{{region_id}} {{reason}}"]),
+         [f"sum by (region_id, reason) (rate({m('shokudo_redemptions_declined_total')}[5m]))"
+          " * 60|{{region_id}} {{reason}}"]),
         ("Share of attempts declined (10 min) against the last day", "timeseries",
          "percentunit",
-         ["region_id:shokudo_redemption_declines:ratio_rate10m|{{region_id}} now",
-          "region_id:shokudo_redemption_declines:ratio_rate1d|{{region_id}} usual"]),
+         [f"{m('namespace_region_id:shokudo_redemption_declines:ratio_rate10m')}"
+          "|{{region_id}} now",
+          f"{m('namespace_region_id:shokudo_redemption_declines:ratio_rate1d')}"
+          "|{{region_id}} usual"]),
     ]),
     ("Messaging: does every fact get through?", [
         ("Parked messages waiting for replay", "timeseries", "short",
-         ["max by (service) (shokudo_parked_messages)|{{service}}"]),
+         [f"max by (service) ({m('shokudo_parked_messages')})|{{{{service}}}}"]),
         ("Outbox backlog (events not yet published)", "timeseries", "short",
-         ["max by (service) (shokudo_outbox_pending_events)|{{service}}"]),
+         [f"max by (service) ({m('shokudo_outbox_pending_events')})|{{{{service}}}}"]),
         ("Age of the oldest event in the outbox", "timeseries", "s",
-         ["max by (service) (shokudo_outbox_oldest_pending_age_seconds)|{{service}}"]),
+         [f"max by (service) ({m('shokudo_outbox_oldest_pending_age_seconds')})"
+          "|{{service}}"]),
         ("Events relayed per second, relay failures", "timeseries", "short",
-         ["sum by (service) (rate(shokudo_outbox_events_published_total[5m]))"
+         [f"sum by (service) (rate({m('shokudo_outbox_events_published_total')}[5m]))"
           "|relayed {{service}}",
-          "sum by (service) (increase(shokudo_outbox_relay_failures_total[5m]))"
+          f"sum by (service) (increase({m('shokudo_outbox_relay_failures_total')}[5m]))"
           "|failures {{service}}"]),
         ("Events applied by consumer and outcome", "timeseries", "short",
-         ["sum by (consumer, outcome) (rate(shokudo_events_applied_total[5m]))"
+         [f"sum by (consumer, outcome) (rate({m('shokudo_events_applied_total')}[5m]))"
           "|{{consumer}} {{outcome}}"]),
     ]),
     ("Notifications: do families and staff hear from us?", [
         ("Deliveries per minute by channel and outcome", "timeseries", "short",
-         ["sum by (channel, outcome) (rate(shokudo_notification_deliveries_total[5m])) * 60"
+         ["sum by (channel, outcome)"
+          f" (rate({m('shokudo_notification_deliveries_total')}[5m])) * 60"
           "|{{channel}} {{outcome}}"]),
         ("Messages that reached no one, by template (last hour)", "timeseries", "short",
-         ['sum by (channel, template, outcome) (increase(shokudo_notification_deliveries_total'
-          '{outcome=~"failed|skipped"}[1h]))|{{channel}} {{template}} {{outcome}}']),
+         ["sum by (channel, template, outcome) (increase("
+          f"{m('shokudo_notification_deliveries_total', outcome='~failed|skipped')}[1h]))"
+          "|{{channel}} {{template}} {{outcome}}"]),
         ("Tries to be repeated (retry) per minute", "timeseries", "short",
-         ['sum by (channel) (rate(shokudo_notification_deliveries_total{outcome="retry"}[5m]))'
+         ["sum by (channel)"
+          f" (rate({m('shokudo_notification_deliveries_total', outcome='retry')}[5m]))"
           " * 60|{{channel}}"]),
     ]),
 ]
+
+# One region at a time: in Kubernetes each has its namespace; compose's is "compose".
+NAMESPACE = {
+    "name": "namespace", "label": "Region (namespace)", "type": "query",
+    "datasource": DATASOURCE, "definition": 'label_values(up{job="gateway"}, namespace)',
+    "query": {"query": 'label_values(up{job="gateway"}, namespace)', "refId": "namespace"},
+    "refresh": 1, "sort": 1, "multi": False, "includeAll": False,
+}
 
 
 def target(ref_id, query):
@@ -132,6 +182,7 @@ def dashboard():
         "uid": "shokudo-overview", "title": "Shokudo platform overview", "tags": ["shokudo"],
         "timezone": "Asia/Tokyo", "schemaVersion": 39, "version": 2, "editable": False,
         "refresh": "30s", "time": {"from": "now-6h", "to": "now"}, "panels": panels,
+        "templating": {"list": [NAMESPACE]},
     }
 
 

@@ -349,6 +349,12 @@ class JsonRoute(HttpRequestHandler):
             log.exception("could not render the answer")
             response = error_response(failure, correlation_id)
         response.headers[CORRELATION_HEADER] = correlation_id
+        # nameko's own access line is written outside the worker, without the id: this one
+        # carries it, with the route as declared (ids in the path are not repeated).
+        log.info("request answered", extra={
+            "method": self.method, "route": self.url, "status": response.status_code,
+            "correlation_id": correlation_id,
+        })
         answered.send(response)
         # Dependencies (metrics) see the answer as sent, with its real status code.
         return response, None

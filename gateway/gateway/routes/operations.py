@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields
 
+from shokudo_common.db import observe_pool
 from shokudo_common.errors import Unavailable
 from shokudo_common.operations import EntrypointMetrics, Readiness
 
@@ -45,4 +46,5 @@ class OperationsRoutes:
         The probes above stay open (an orchestrator has no token) and say only up or ready.
         """
         self.tokens.check_metrics(request)
+        observe_pool(self.name, self.sessions.db)
         return self.metrics.expose_metrics(request)

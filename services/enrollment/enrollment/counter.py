@@ -35,7 +35,7 @@ TIMEOUT_CONFIG_KEY = "COUNTER_RPC_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT_SECONDS = 3.0
 
 COUNTER_UPDATES = Counter(
-    "shokudo_counter_updates_total",
+    "shokudo_changes_pushed_to_redemption_total",
     "Household and card changes pushed to redemption before answering: applied at once, or"
     " left to the event (pending) because redemption did not answer",
     ["change", "outcome"],

@@ -60,7 +60,7 @@ def committed(database, query, **params):
 
 def counted(change, outcome):
     labels = {"change": change, "outcome": outcome}
-    return REGISTRY.get_sample_value("shokudo_counter_updates_total", labels) or 0
+    return REGISTRY.get_sample_value("shokudo_changes_pushed_to_redemption_total", labels) or 0
 
 
 # -- suspension, reinstatement, withdrawal -----------------------------------------------------

@@ -82,6 +82,23 @@ class Schedule:
         period = Period.of(local_now(self.time_zone, now))
         return period if self.has_started(period, now) else None
 
+    def latest_due_period(self, now, since):
+        """The newest period whose run the timer has started by ``now``, or None.
+
+        ``since`` is when the program was created. The timer starts a period's run on any tick
+        from its issue day to the end of its local month (:meth:`due_period`), and never later.
+        So before this month's issue day it is last month's run, but only if the program
+        existed before this month began: a region created this month, before its first issue
+        day, has no run due yet.
+        """
+        due = self.due_period(now)
+        if due is not None:
+            return due
+        this_month = Period.of(local_now(self.time_zone, now))
+        if since < this_month.starts_at(self.time_zone):
+            return this_month.previous()
+        return None
+
 
 def ensure_started(schedule, period, now):
     """Refuse a run whose issue day has not yet come in the region's local time."""

@@ -11,7 +11,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import select
 
 from shokudo_common import gauges
-from shokudo_common.periods import Period, local_now
+from shokudo_common.periods import Period
 
 from issuance import domain
 from issuance.models import Program, Run
@@ -63,17 +63,6 @@ PERIOD_GRANTED_YEN = Gauge(
 PERIODS_SHOWN = 3
 
 
-def latest_due_period(schedule, now):
-    """The newest period whose issue day has begun in the region's time zone."""
-    period = Period.of(local_now(schedule.time_zone, now))
-    return period if schedule.has_started(period, now) else _previous(period)
-
-
-def _previous(period):
-    return Period(period.year - 1, 12) if period.month == 1 else Period(period.year,
-                                                                         period.month - 1)
-
-
 @gauges.on_scrape("issuance")
 def issuance_state(session, now):
     _due_runs(session, now)
@@ -81,20 +70,30 @@ def issuance_state(session, now):
 
 
 def _due_runs(session, now):
+    due = []
     for program in session.scalars(select(Program)).all():
         schedule = domain.Schedule(issue_day=program.issue_day, time_zone=program.time_zone)
-        period = latest_due_period(schedule, now)
+        period = schedule.latest_due_period(now, since=program.created_at)
+        if period is None:
+            continue
         status = session.scalar(select(Run.status).where(
             Run.region_id == program.region_id, Run.period == str(period)))
-        DUE_ISSUE_DAY_STARTED.labels(program.region_id).set(
-            schedule.issue_starts_at(period).timestamp())
-        DUE_RUN_COMPLETED.labels(program.region_id).set(int(status == domain.COMPLETED))
+        due.append((program.region_id, schedule.issue_starts_at(period), status))
+
+    # Set afresh once everything is read (a failed read keeps the previous values): a region
+    # with no run due yet (new, before its first issue day) reports no due run at all, rather
+    # than one that nothing would ever start.
+    DUE_ISSUE_DAY_STARTED.clear()
+    DUE_RUN_COMPLETED.clear()
+    for region_id, issue_starts_at, status in due:
+        DUE_ISSUE_DAY_STARTED.labels(region_id).set(issue_starts_at.timestamp())
+        DUE_RUN_COMPLETED.labels(region_id).set(int(status == domain.COMPLETED))
 
 
 def _recent_periods(session, now):
     oldest = Period.of(now)
     for _ in range(PERIODS_SHOWN):
-        oldest = _previous(oldest)
+        oldest = oldest.previous()
     rows = session.execute(select(Run.region_id, Run.period, Run.households, Run.yen_granted)
                            .where(Run.period > str(oldest))).all()
     PERIOD_GRANTS.clear()

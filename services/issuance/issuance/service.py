@@ -58,7 +58,9 @@ class IssuanceService(OperationalEndpoints):
         """
         body = dict(data, region_id=region_id) if isinstance(data, dict) else data
         fields = load(ProgramIn(), body)
-        upsert = insert(Program).values(**fields).on_conflict_do_update(
+        # Created by the service's clock, which the timer and the due-run gauges read too.
+        created = insert(Program).values(**fields, created_at=self.clock.now())
+        upsert = created.on_conflict_do_update(
             index_elements=[Program.region_id], set_=dict(fields, updated_at=func.now()),
         ).returning(Program)
         program = self.db.scalars(upsert, execution_options={"populate_existing": True}).one()

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -44,6 +44,36 @@ def test_tickets_issued_in_december_are_usable_in_january_of_the_next_year():
 ])
 def test_a_run_is_due_from_the_local_issue_day(schedule, moment, due):
     assert schedule.due_period(moment) == due
+
+
+# Tokyo's issue day of February 2026 begins at 2026-02-19T15:00Z, of January at 01-19T15:00Z.
+@pytest.mark.parametrize("created, moment, due", [
+    # Before February's issue day, a program older than February: January's run was started.
+    (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC), Period(2026, 1)),
+    # Created in January after its issue day: the timer started January's run on creation.
+    (datetime(2026, 1, 25, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC), Period(2026, 1)),
+    # Created on 1 February 00:30 in Tokyo (still January in UTC): no run before its first.
+    (datetime(2026, 1, 31, 15, 30, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC), None),
+    (datetime(2026, 2, 10, tzinfo=UTC), datetime(2026, 2, 19, 14, 59, tzinfo=UTC), None),
+    (datetime(2026, 2, 10, tzinfo=UTC), datetime(2026, 2, 19, 15, 0, tzinfo=UTC),
+     Period(2026, 2)),
+])
+def test_the_latest_due_period_is_the_newest_one_the_timer_has_started(created, moment, due):
+    assert TOKYO.latest_due_period(moment, since=created) == due
+
+
+@pytest.mark.parametrize("schedule", [TOKYO, LOS_ANGELES], ids=["tokyo", "los-angeles"])
+def test_a_due_period_is_always_one_a_timer_tick_since_the_program_began_has_started(schedule):
+    """What the alert waits for and what the timer runs must be the same period."""
+    created = datetime(2026, 2, 10, 3, 0, tzinfo=UTC)
+    ticks = [created + timedelta(hours=hours) for hours in range(0, 24 * 75, 5)]
+
+    dues = [schedule.latest_due_period(tick, since=created) for tick in ticks]
+
+    for index, due in enumerate(dues):
+        started = {schedule.due_period(tick) for tick in ticks[:index + 1]}
+        assert due is None or due in started, ticks[index]
+    assert dues[0] is None and {Period(2026, 2), Period(2026, 3), Period(2026, 4)} <= set(dues)
 
 
 def test_a_period_whose_issue_day_has_not_come_is_refused_with_its_start():

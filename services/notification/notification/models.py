@@ -51,6 +51,9 @@ class Delivery(Base):
     # repeated (see repository.give_up_unconfirmed).
     sending_since = Column(DateTime(timezone=True))
     settled_at = Column(DateTime(timezone=True))
+    # The correlation id of the request or fact that queued it, so that the line logging its
+    # send, from a timer later on, can be followed back to that request.
+    correlation_id = Column(String(64))
 
     __table_args__ = (
         # One event never yields the same message twice; NULL households count as equal.

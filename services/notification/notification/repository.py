@@ -13,6 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from shokudo_common.logs import current_correlation_id
+
 from notification import domain
 from notification.models import Delivery, PushDevice, RegionTimeZone, TrackedTicket
 
@@ -76,6 +78,7 @@ class Queued:
     contact_household_id: str | None
     facts: dict
     attempts: int
+    correlation_id: str | None = None
 
 
 def enqueue(session, event_id, region_id, message, due_at):
@@ -94,6 +97,7 @@ def enqueue(session, event_id, region_id, message, due_at):
             facts=None if skipped else encode_facts(message.facts),
             next_attempt_at=None if skipped else due_at,
             settled_at=func.now() if skipped else None,
+            correlation_id=current_correlation_id(),
         )
         .on_conflict_do_nothing(constraint="deliveries_once_per_event")
         .returning(Delivery.id)
@@ -120,7 +124,7 @@ def take_due(session, now, limit):
             organisation_id=row.organisation_id, region_id=row.region_id, channel=row.channel,
             template=row.template, language=row.language,
             contact_household_id=row.contact_household_id, facts=decode_facts(row.facts),
-            attempts=row.attempts,
+            attempts=row.attempts, correlation_id=row.correlation_id,
         ))
     return taken
 

@@ -350,6 +350,11 @@ class NotificationService(OperationalEndpoints):
             self._failed_try(queued, failure.code, time_zone, now)
             return
         self._finish(queued, domain.SENT, None, now)
+        # With the id of the request or fact that queued it, not the timer's own.
+        log.info("notification sent", extra={
+            "delivery_id": queued.id, "channel": queued.channel, "template": queued.template,
+            "region_id": queued.region_id, "correlation_id": queued.correlation_id,
+        })
 
     def _address(self, queued, contact):
         if contact is None:

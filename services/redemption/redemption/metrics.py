@@ -20,8 +20,10 @@ DECLINES = Counter(
 UNKNOWN_REGION = "unknown"
 
 COUNTER_PAID_YEN = Counter(
-    "shokudo_counter_paid_yen_total",
-    "Yen families paid at the counter because the bill was larger than the balance",
+    "shokudo_paid_by_families_yen_total",
+    # Not "counter_...": to Prometheus's lint that word names the metric's type, not the till.
+    "Yen families paid themselves at the restaurant because the bill was larger than the"
+    " balance",
     ["region_id"],
 )
 
