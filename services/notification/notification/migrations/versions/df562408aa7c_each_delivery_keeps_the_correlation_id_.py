@@ -1,7 +1,7 @@
 """Each delivery keeps the correlation id of what queued it
 
 Revision ID: df562408aa7c
-Revises: c2d1f279a582
+Revises: 5a21354d6dc7
 Create Date: 2026-12-04 10:42:48.315735
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'df562408aa7c'
-down_revision: Union[str, Sequence[str], None] = 'c2d1f279a582'
+down_revision: Union[str, Sequence[str], None] = '5a21354d6dc7'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
