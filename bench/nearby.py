@@ -7,7 +7,7 @@
    across) through the directory's own checks and derived fields (``directory.bulk``), in one
    multi-row insert.
 2. Starts the directory and the gateway as processes, on databases ``shokudo_nearby_*``, a
-   RabbitMQ vhost ``shokudo-nearby`` and ports ``BENCH_PORT_BASE`` (18700) and up, unless
+   RabbitMQ vhost ``shokudo-nearby`` (``BENCH_NEARBY_NAME`` names another) and ports ``BENCH_PORT_BASE`` (18700) and up, unless
    ``BENCH_GATEWAY_URL`` and ``BENCH_DIRECTORY_DB`` name a running stack to use instead.
 3. For ``BENCH_SECONDS`` (10), ``BENCH_CLIENTS`` (4) clients each send
    ``GET /v1/regions/bench-nearby-ku/restaurants/nearby?lat=…&lon=…&radius_m=1000&open_now=true``
@@ -48,7 +48,7 @@ RADIUS_M = 1000
 P99_BUDGET_MS = 20.0
 ORGANISATION = "00000000-0000-4000-8000-00000000be0c"
 # A stack name of its own: preparing a stack drops every database of its prefix first.
-NAME = "shokudo_nearby"
+NAME = os.environ.get("BENCH_NEARBY_NAME", "shokudo_nearby")
 
 LUNCH = [{"opens": "11:00", "closes": "15:00"}]
 EVENING_PAST_MIDNIGHT = [{"opens": "17:00", "closes": "01:00"}]
