@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from shokudo_common import idempotency
 
 from redemption import domain, ledger, metrics
-from redemption.models import Household, Restaurant, Ticket
+from redemption.models import Restaurant, Ticket
 from redemption.qr import Presented
 from redemption.schemas import local_instant
 
@@ -47,12 +47,9 @@ def redeem(session, outbox, qr_tokens, request, clock):
         restaurant = session.get(Restaurant, request["restaurant_id"])
         return _decline(session, request, restaurant, shown.refusal, presented_at)
 
-    household_id = _holder(session, request, shown)
-    restaurant = session.get(Restaurant, request["restaurant_id"])
-    # Shared lock until commit, as for the card: a suspension waits for the bills in progress,
-    # so once it is applied no bill can pay for the household.
-    household = (session.get(Household, household_id, with_for_update={"read": True})
-                 if household_id else None)
+    household_id, household, restaurant = ledger.at_the_counter(
+        session, request["restaurant_id"], card_number=request.get("card_number"),
+        household_id=shown.household_id)
 
     reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
     if reason:
@@ -84,12 +81,6 @@ def _read(qr_tokens, request, now):
         good = domain.card_number_ok(request["card_number"])
         return Presented(refusal=None if good else domain.CARD_NUMBER_INVALID)
     return qr_tokens.read(request["qr_token"], now)
-
-
-def _holder(session, request, shown):
-    if "card_number" in request:
-        return ledger.card_holder(session, request["card_number"])
-    return shown.household_id
 
 
 def _ticket_refusal(session, shown, ticket):
