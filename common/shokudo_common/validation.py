@@ -8,6 +8,7 @@ text display as something else than it is (Trojan Source). Line breaks and tabs 
 each field.
 """
 
+import functools
 import re
 import unicodedata
 from datetime import timedelta
@@ -15,6 +16,17 @@ from datetime import timedelta
 from marshmallow import ValidationError, fields, validate
 
 from shokudo_common.errors import InvalidInput
+
+
+@functools.cache
+def shared(schema_class):
+    """One instance of ``schema_class`` for the whole process, for the busiest paths.
+
+    Building a schema copies each of its declared fields (0.02-0.14 ms here, more than the
+    load itself); a schema built without arguments keeps no state between loads and dumps
+    (marshmallow 4 has no context), so one instance serves every worker.
+    """
+    return schema_class()
 
 
 def load(schema, data, **kwargs):

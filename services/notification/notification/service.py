@@ -35,7 +35,7 @@ from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.rpc import ServiceRpc
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from notification import domain, rendering, repository
 from notification.channels import Dispatcher, NotSent, Outgoing, Providers
@@ -107,7 +107,7 @@ class NotificationService(OperationalEndpoints):
     @on_event("redemption", "ticket_redeemed")
     def on_ticket_redeemed(self, payload):
         """A meal paid with a ticket: a receipt to the family, or a notice to its organisation."""
-        redemption = load(TicketRedeemed(), payload)
+        redemption = load(shared(TicketRedeemed), payload)
         region_id = redemption["region_id"]
         time_zone = repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
         if redemption["ticket_id"]:
@@ -184,7 +184,7 @@ class NotificationService(OperationalEndpoints):
         if not household_ids:
             return []
         reply = self.enrollment.get_contacts(household_ids)
-        return load(Contacts(), {"contacts": reply})["contacts"]
+        return load(shared(Contacts), {"contacts": reply})["contacts"]
 
     def _enqueue(self, event_id, region_id, time_zone, messages):
         # Render everything before queueing anything: a broken template must stop the fact
