@@ -5,7 +5,7 @@
 
 1. Seeds 10,000 active restaurants in a scratch region (``bench-nearby-ku``, about 10 km
    across) through the directory's own checks and derived fields (``directory.bulk``), in one
-   multi-row insert.
+   multi-row insert, and the region's time zone as its program would have announced it.
 2. Starts the directory and the gateway as processes, on databases ``shokudo_nearby_*``, a
    RabbitMQ vhost ``shokudo-nearby`` (``BENCH_NEARBY_NAME`` names another) and ports ``BENCH_PORT_BASE`` (18700) and up, unless
    ``BENCH_GATEWAY_URL`` and ``BENCH_DIRECTORY_DB`` name a running stack to use instead.
@@ -97,6 +97,12 @@ def seed(directory_db):
         connection.execute(text("DELETE FROM restaurants WHERE region_id = :region"),
                            {"region": REGION})
         bulk.insert_restaurants(connection, list(nominations(random.Random(7))))
+        # As issuance's program_updated would have said: a region at work has a program, and
+        # the directory remembers its zone (without one, every search asks the database).
+        connection.execute(text(
+            "INSERT INTO region_zones (region_id, time_zone) VALUES (:region, :zone)"
+            " ON CONFLICT (region_id) DO UPDATE SET time_zone = excluded.time_zone"),
+            {"region": REGION, "zone": "Asia/Tokyo"})
     with engine.begin() as connection:
         connection.execute(text("ANALYZE restaurants"))
     engine.dispose()
