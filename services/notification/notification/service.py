@@ -38,6 +38,7 @@ from shokudo_common.rpc import ServiceRpc
 from shokudo_common.validation import load, shared
 
 from notification import domain, rendering, repository
+from notification.contacts import ContactsDesk
 from notification.channels import Dispatcher, NotSent, Outgoing, Providers
 from notification.mailer import Mailer
 from notification.policy import Policy
@@ -73,6 +74,9 @@ CONTACTS_UNAVAILABLE = "contacts_unavailable"
 RENDER_FAILED = "render_failed"
 
 # The fact announced for each outcome; a skipped message is one that did not reach anyone.
+# Workers asking for contacts at the same time share one call (notification.contacts).
+CONTACTS_DESK = ContactsDesk()
+
 OUTCOME_EVENTS = {
     domain.SENT: "notification_delivered",
     domain.FAILED: "notification_failed",
@@ -179,11 +183,12 @@ class NotificationService(OperationalEndpoints):
         return Dispatcher(self.mailer, self.providers)
 
     def _contacts(self, household_ids):
-        """Enrollment's contacts for all these households, in one call."""
+        """Enrollment's contacts for all these households, in one call, shared with the other
+        workers asking at the same time."""
         household_ids = sorted(set(household_ids))
         if not household_ids:
             return []
-        reply = self.enrollment.get_contacts(household_ids)
+        reply = CONTACTS_DESK.contacts(household_ids, self.enrollment.get_contacts)
         return load(shared(Contacts), {"contacts": reply})["contacts"]
 
     def _enqueue(self, event_id, region_id, time_zone, messages):
