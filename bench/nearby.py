@@ -5,9 +5,9 @@
 
 1. Seeds 10,000 active restaurants in a scratch region (``bench-nearby-ku``, about 10 km
    across) through the directory's own checks and derived fields (``directory.bulk``), in one
-   multi-row insert.
+   multi-row insert, and the region's time zone as its program would have announced it.
 2. Starts the directory and the gateway as processes, on databases ``shokudo_nearby_*``, a
-   RabbitMQ vhost ``shokudo-nearby`` and ports ``BENCH_PORT_BASE`` (18700) and up, unless
+   RabbitMQ vhost ``shokudo-nearby`` (``BENCH_NEARBY_NAME`` names another) and ports ``BENCH_PORT_BASE`` (18700) and up, unless
    ``BENCH_GATEWAY_URL`` and ``BENCH_DIRECTORY_DB`` name a running stack to use instead.
 3. For ``BENCH_SECONDS`` (10), ``BENCH_CLIENTS`` (4) clients each send
    ``GET /v1/regions/bench-nearby-ku/restaurants/nearby?lat=…&lon=…&radius_m=1000&open_now=true``
@@ -48,7 +48,7 @@ RADIUS_M = 1000
 P99_BUDGET_MS = 20.0
 ORGANISATION = "00000000-0000-4000-8000-00000000be0c"
 # A stack name of its own: preparing a stack drops every database of its prefix first.
-NAME = "shokudo_nearby"
+NAME = os.environ.get("BENCH_NEARBY_NAME", "shokudo_nearby")
 
 LUNCH = [{"opens": "11:00", "closes": "15:00"}]
 EVENING_PAST_MIDNIGHT = [{"opens": "17:00", "closes": "01:00"}]
@@ -97,6 +97,12 @@ def seed(directory_db):
         connection.execute(text("DELETE FROM restaurants WHERE region_id = :region"),
                            {"region": REGION})
         bulk.insert_restaurants(connection, list(nominations(random.Random(7))))
+        # As issuance's program_updated would have said: a region at work has a program, and
+        # the directory remembers its zone (without one, every search asks the database).
+        connection.execute(text(
+            "INSERT INTO region_zones (region_id, time_zone) VALUES (:region, :zone)"
+            " ON CONFLICT (region_id) DO UPDATE SET time_zone = excluded.time_zone"),
+            {"region": REGION, "zone": "Asia/Tokyo"})
     with engine.begin() as connection:
         connection.execute(text("ANALYZE restaurants"))
     engine.dispose()

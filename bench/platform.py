@@ -1,6 +1,7 @@
 """The platform the benchmarks measure: started as production runs it, on a stack of its own.
 
-Databases ``shokudo_bench_*``, the RabbitMQ vhost ``shokudo-bench``, the gateway on
+Databases ``shokudo_bench_*``, the RabbitMQ vhost ``shokudo-bench`` (``BENCH_NAME`` names
+another stack, e.g. ``shokudo_bench_perf``, to run beside a colleague's), the gateway on
 ``BENCH_PORT_BASE`` (19000) and each service just above it, one process each unless
 ``BENCH_REPLICAS`` says otherwise (``redemption=2,issuance=2``). Only the gateway's rate limits
 are raised (the load comes from one address and a few restaurants) and issuance's timer waits an
@@ -22,7 +23,8 @@ from shokudo_common.devstack import ROOT, Stack
 
 from gateway.staff import AccountError, create_account_at
 
-NAME = "shokudo_bench"
+# A stack name of its own: preparing a stack drops every database of its prefix first.
+NAME = os.environ.get("BENCH_NAME", "shokudo_bench")
 VHOST = NAME.replace("_", "-")
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
 STAFF_PASSWORD = "benchmark staff password"

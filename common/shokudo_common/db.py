@@ -7,12 +7,28 @@ one green thread instead of the whole service.
 Each process reports its pool on /metrics: the connections workers hold now and the most it
 may open (pool size plus overflow). At the limit, workers wait for a connection: the pool is
 the saturation point to watch before adding replicas or raising ``DB_POOL_SIZE``.
+
+Stale connections (PostgreSQL restarted, a connection cut by the network) are found without a
+ping on every checkout, which cost one more round trip per worker:
+
+- a connection that sat in the pool for ``IDLE_PING_SECONDS`` or more is pinged when checked
+  out, and replaced if the ping fails (the quiet hours after a restart at night);
+- a connection in steady use is not pinged: if PostgreSQL went away meanwhile, the statement
+  fails as a disconnect, SQLAlchemy invalidates that connection and every other one the pool
+  held at that moment, and the work fails as it would have failed mid-transaction anyway (an
+  RPC answers 503 through the gateway and the client retries with its idempotency key; an
+  event handler retries, shokudo_common.handlers);
+- every connection is replaced after ``RECYCLE_SECONDS``, so none outlives a server-side or
+  proxy idle limit.
 """
+
+import time
 
 from psycogreen.eventlet import patch_psycopg
 from nameko.extensions import DependencyProvider
 from prometheus_client import Gauge
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 patch_psycopg()
@@ -28,6 +44,9 @@ POOL_LIMIT = Gauge(
     ["service"],
 )
 
+IDLE_PING_SECONDS = 10.0
+RECYCLE_SECONDS = 1800
+
 
 def psycopg2_uri(uri):
     """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which blocks the eventlet hub."""
@@ -36,13 +55,35 @@ def psycopg2_uri(uri):
     return uri
 
 
-def make_engine(uri, pool_size=10, max_overflow=None):
+def make_engine(uri, pool_size=10, max_overflow=None, idle_ping_seconds=IDLE_PING_SECONDS):
     """An engine keeping ``pool_size`` connections open between requests, and opening up to
     ``max_overflow`` more (closed again once returned) when more workers need one at once."""
-    return create_engine(
-        psycopg2_uri(uri), pool_pre_ping=True, pool_size=pool_size,
+    engine = create_engine(
+        psycopg2_uri(uri), pool_size=pool_size, pool_recycle=RECYCLE_SECONDS,
         max_overflow=pool_size if max_overflow is None else max_overflow,
     )
+    ping_when_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def ping_when_idle(engine, idle_seconds=IDLE_PING_SECONDS):
+    """Ping a connection on checkout only when it has been idle ``idle_seconds`` or more."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def stamp(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (a fresh one).
+            raise DisconnectionError("stale connection found on checkout") from error
 
 
 class Database(DependencyProvider):

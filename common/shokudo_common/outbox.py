@@ -22,6 +22,7 @@ on again. The gauge ``shokudo_outbox_relay_enabled`` shows which services are pa
 import json
 import logging
 import uuid
+from weakref import WeakSet
 
 from amqp.exceptions import AMQPError
 from eventlet.queue import Empty, Full, LightQueue
@@ -90,6 +91,8 @@ class OutboxWriter:
             "payload": json.dumps(body, ensure_ascii=False),
             "correlation_id": self._worker_ctx.data.get(CORRELATION_KEY),
         })
+        if self._outbox is not None:
+            self._outbox.staged_by.add(self._worker_ctx)
         return event_id
 
 
@@ -100,6 +103,8 @@ class Outbox(DependencyProvider):
         self.db_config_key = db_config_key
         self.idle_seconds = idle_seconds
         self.batch_size = batch_size
+        # The workers that staged an event: only they wake the relay when they end.
+        self.staged_by = WeakSet()
 
     def setup(self):
         config = self.container.config
@@ -139,8 +144,12 @@ class Outbox(DependencyProvider):
         return OutboxWriter(self, worker_ctx)
 
     def worker_teardown(self, worker_ctx):
-        # Most workers that add events have committed by now: publish without waiting.
-        self.wake()
+        # Most workers that add events have committed by now: publish without waiting. A
+        # worker that staged nothing (a read, a search) leaves the relay asleep: waking it
+        # cost a transaction of three round trips for nothing.
+        if worker_ctx in self.staged_by:
+            self.staged_by.discard(worker_ctx)
+            self.wake()
 
     def wake(self):
         try:

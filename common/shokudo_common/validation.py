@@ -9,6 +9,7 @@ each field. :class:`Text` (names, addresses, notes) also refuses unassigned, pri
 invisible format characters, and takes text that shows nothing as blank.
 """
 
+import functools
 import re
 import unicodedata
 from datetime import timedelta
@@ -16,6 +17,18 @@ from datetime import timedelta
 from marshmallow import ValidationError, fields, validate
 
 from shokudo_common.errors import InvalidInput
+
+
+@functools.cache
+def shared(schema_class, **options):
+    """One instance of ``schema_class(**options)`` for the whole process, for the busiest
+    paths (``options`` must be hashable: ``many=True``, not a list of fields).
+
+    Building a schema copies each of its declared fields (0.02-0.14 ms here, more than the
+    load itself); a schema keeps no state between loads and dumps (marshmallow 4 has no
+    context), so one instance serves every worker.
+    """
+    return schema_class(**options)
 
 
 def load(schema, data, **kwargs):

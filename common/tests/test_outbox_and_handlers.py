@@ -4,6 +4,7 @@ import json
 
 import eventlet
 import pytest
+from eventlet.queue import LightQueue
 from kombu import Connection, Exchange, Queue
 from nameko.containers import ServiceContainer
 from sqlalchemy import text
@@ -178,3 +179,25 @@ def wait_for(probe, timeout=15):
             if result:
                 return result
             eventlet.sleep(0.05)
+
+
+class _Worker:
+    """What the outbox reads of a worker context: its data."""
+
+    def __init__(self):
+        self.data = {}
+
+
+def test_only_a_worker_that_staged_an_event_wakes_the_relay(engine):
+    outbox = Outbox()
+    outbox._wake = LightQueue(maxsize=1)
+    reader, writer = _Worker(), _Worker()
+
+    outbox.worker_teardown(reader)
+    assert outbox._wake.qsize() == 0
+
+    with engine.connect() as connection:
+        outbox.get_dependency(writer).add(connection, "note_written", {"text": "hello"})
+        connection.rollback()
+    outbox.worker_teardown(writer)
+    assert outbox._wake.qsize() == 1

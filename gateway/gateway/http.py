@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from shokudo_common.errors import Forbidden, InvalidInput, NotFound, ShokudoError
 from shokudo_common.logs import CORRELATION_HEADER, CORRELATION_KEY, new_correlation_id
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from gateway import auth, errors, schemas, trail
 from gateway.headers import Cors, secure
@@ -232,7 +232,7 @@ def idempotency_key(request):
     offered = request.headers.get(IDEMPOTENCY_HEADER)
     if offered is None:
         return None
-    return load(schemas.IdempotencyHeader(), {IDEMPOTENCY_HEADER: offered})["key"]
+    return load(shared(schemas.IdempotencyHeader), {IDEMPOTENCY_HEADER: offered})["key"]
 
 
 def keyed(request, caller):

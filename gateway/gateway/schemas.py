@@ -15,7 +15,9 @@ from marshmallow import (
 
 from shokudo_common import vocabulary
 from shokudo_common.errors import InvalidInput
-from shokudo_common.validation import Id, Instant, Latitude, Longitude, RegionId, Text, Yen
+from shokudo_common.validation import (
+    Id, Instant, Latitude, Longitude, RegionId, Text, Yen, shared,
+)
 
 from gateway import auth, passthrough
 
@@ -77,7 +79,7 @@ class PathValues(Schema):
 def parse_path(values):
     """The path values of a route, checked: a bad id is a 404, a bad month a 422."""
     try:
-        return PathValues().load(values)
+        return shared(PathValues).load(values)
     except ValidationError as error:
         for name in PATH_IDS:
             if name in error.messages:

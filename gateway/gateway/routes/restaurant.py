@@ -1,8 +1,11 @@
 """The restaurant counter: redeem, void and read the statement."""
 
+from shokudo_common.validation import shared
+
 from gateway import schemas
 from gateway.http import keyed, load_body, load_query, route, with_idempotency_key
 from gateway.routes.audiences import RESTAURANT_BOOKS, RESTAURANT_COUNTER
+
 
 class RestaurantRoutes:
     @route("POST", "/v1/restaurants/<restaurant_id>/redemptions", serves=RESTAURANT_COUNTER,
@@ -11,14 +14,14 @@ class RestaurantRoutes:
            idempotent=True)
     def redeem(self, request, caller, restaurant_id):
         """A bill paid with a ticket. A decline is an answer for the counter, not an error."""
-        bill = with_idempotency_key(request, load_body(schemas.RedemptionRequest(), request))
+        bill = with_idempotency_key(request, load_body(shared(schemas.RedemptionRequest), request))
         self.throttle.hit("redemption_per_restaurant", restaurant_id)
         self.throttle.refuse_after_failed_lookups(restaurant_id)
 
         answer = self.redemption.redeem({**bill, "restaurant_id": restaurant_id})
         # A counter trying card numbers or QR codes one after the other is paused, then stopped.
         self.throttle.lookup_answered(restaurant_id, answer.get("reason"))
-        return schemas.RedemptionAnswer().dump(answer)
+        return shared(schemas.RedemptionAnswer).dump(answer)
 
     @route("GET", "/v1/restaurants/<restaurant_id>/statements/<month>", serves=RESTAURANT_BOOKS,
            answer=schemas.Statement)

@@ -21,7 +21,7 @@ from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from directory import domain, hours, printable, search
 from directory.models import RegionZone, Restaurant
@@ -124,7 +124,7 @@ class DirectoryService(OperationalEndpoints):
         if organisation_id:
             query = query.filter(Restaurant.organisation_id == organisation_id)
         restaurants = query.order_by(Restaurant.area, Restaurant.name_kana).all()
-        return RestaurantOut(many=True).dump(restaurants)
+        return shared(RestaurantOut, many=True).dump(restaurants)
 
     # -- families finding a restaurant ------------------------------------------------------
 
@@ -135,7 +135,7 @@ class DirectoryService(OperationalEndpoints):
         ``criteria``: ``{latitude, longitude, radius_m=2000, open_now=False, q="", flags=[],
         limit=20}``. "Open now" is the region's local time; the answer says which moment.
         """
-        criteria = load(NearbySearch(), {**criteria, "region_id": region_id})
+        criteria = load(shared(NearbySearch), {**criteria, "region_id": region_id})
         local_now = self._local_now(region_id)
 
         rows = search.find_nearby(self.db, criteria, hours.minute_of_week(local_now))
@@ -143,7 +143,7 @@ class DirectoryService(OperationalEndpoints):
             "region_id": region_id,
             "time_zone": local_now.tzinfo.key,
             "local_time": local_now.isoformat(timespec="minutes"),
-            "restaurants": NearbyRestaurant(many=True).dump(rows),
+            "restaurants": shared(NearbyRestaurant, many=True).dump(rows),
         }
 
     @rpc

@@ -22,7 +22,6 @@ the organisation knows, the failure is logged and counted.
 
 import logging
 
-from nameko.rpc import RpcProxy
 from prometheus_client import Counter
 
 from shokudo_common.rpc import ServiceRpc, wait_for_reply
@@ -49,7 +48,7 @@ class RedemptionCounter(ServiceRpc):
         super().__init__("redemption", **options)
 
     def get_dependency(self, worker_ctx):
-        proxy = RpcProxy.get_dependency(self, worker_ctx)
+        proxy = self.methods(worker_ctx)
         timeout = float(self.container.config.get(TIMEOUT_CONFIG_KEY, DEFAULT_TIMEOUT_SECONDS))
         return CounterUpdates(proxy, timeout)
 

@@ -27,7 +27,7 @@ from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from enrollment import concerns, domain, metrics, spreadsheet
 from enrollment.audit import (
@@ -365,7 +365,7 @@ class EnrollmentService(OfficeEndpoints, OperationalEndpoints):
         Recorded in the trail as the notification service's unless told otherwise.
         """
         trail = self._trail(accessor, default=NOTIFICATION)
-        request = load(ContactsRequest(), {"household_ids": household_ids})
+        request = load(shared(ContactsRequest), {"household_ids": household_ids})
         rows = self._register().households_by_id(request["household_ids"])
         answer = [contact(household, organisation) for household, organisation in rows]
 

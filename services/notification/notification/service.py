@@ -35,9 +35,10 @@ from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.rpc import ServiceRpc
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from notification import domain, rendering, repository
+from notification.contacts import ContactsDesk
 from notification.channels import Dispatcher, NotSent, Outgoing, Providers
 from notification.mailer import Mailer
 from notification.policy import Policy
@@ -73,6 +74,9 @@ CONTACTS_UNAVAILABLE = "contacts_unavailable"
 RENDER_FAILED = "render_failed"
 
 # The fact announced for each outcome; a skipped message is one that did not reach anyone.
+# Workers asking for contacts at the same time share one call (notification.contacts).
+CONTACTS_DESK = ContactsDesk()
+
 OUTCOME_EVENTS = {
     domain.SENT: "notification_delivered",
     domain.FAILED: "notification_failed",
@@ -107,7 +111,7 @@ class NotificationService(OperationalEndpoints):
     @on_event("redemption", "ticket_redeemed")
     def on_ticket_redeemed(self, payload):
         """A meal paid with a ticket: a receipt to the family, or a notice to its organisation."""
-        redemption = load(TicketRedeemed(), payload)
+        redemption = load(shared(TicketRedeemed), payload)
         region_id = redemption["region_id"]
         time_zone = repository.time_zone_of(self.db, region_id) or domain.DEFAULT_TIME_ZONE
         if redemption["ticket_id"]:
@@ -195,12 +199,13 @@ class NotificationService(OperationalEndpoints):
         return Dispatcher(self.mailer, self.providers)
 
     def _contacts(self, household_ids):
-        """Enrollment's contacts for all these households, in one call."""
+        """Enrollment's contacts for all these households, in one call, shared with the other
+        workers asking at the same time."""
         household_ids = sorted(set(household_ids))
         if not household_ids:
             return []
-        reply = self.enrollment.get_contacts(household_ids)
-        contacts = load(Contacts(), {"contacts": reply})["contacts"]
+        reply = CONTACTS_DESK.contacts(household_ids, self.enrollment.get_contacts)
+        contacts = load(shared(Contacts), {"contacts": reply})["contacts"]
         # How a family's app is reached is ours to keep, not enrollment's.
         devices = repository.push_devices(self.db, household_ids)
         for contact in contacts:

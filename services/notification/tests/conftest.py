@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from shokudo_common.testing import database_fixtures
 
 from notification.models import Base
+from notification.repository import ZONES
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "notification" / "migrations"
 
@@ -80,3 +81,11 @@ class FakeEnrollment:
 def enrollment():
     return FakeEnrollment()
 
+
+
+@pytest.fixture(autouse=True)
+def forget_time_zones():
+    """Each test's database is emptied; the zones a process remembers must go with it."""
+    ZONES.forget_all()
+    yield
+    ZONES.forget_all()

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from shokudo_common import idempotency
 
 from redemption import domain, ledger, metrics
-from redemption.models import Household, Restaurant, Ticket
+from redemption.models import Restaurant, Ticket
 from redemption.qr import Presented
 from redemption.schemas import local_instant
 
@@ -47,15 +47,11 @@ def redeem(session, outbox, qr_tokens, request, clock):
         restaurant = session.get(Restaurant, request["restaurant_id"])
         return _decline(session, request, restaurant, shown.refusal, presented_at)
 
-    household_id = _holder(session, request, shown)
-    restaurant = session.get(Restaurant, request["restaurant_id"])
-    # Shared lock until commit, as for the card: a suspension waits for the bills in progress,
-    # so once it is applied no bill can pay for the household.
-    household = (session.get(Household, household_id, with_for_update={"read": True})
-                 if household_id else None)
+    household_id, household, restaurant = ledger.at_the_counter(
+        session, request["restaurant_id"], card_number=request.get("card_number"),
+        household_id=shown.household_id)
 
-    scope = ledger.restaurant_scope(session, restaurant.region_id if restaurant else None)
-    reason = domain.refusal(_at_the_counter(household_id, restaurant, household, scope))
+    reason = domain.refusal(_at_the_counter(household_id, restaurant, household))
     if reason:
         return _decline(session, request, restaurant, reason, presented_at)
 
@@ -87,12 +83,6 @@ def _read(qr_tokens, request, now):
     return qr_tokens.read(request["qr_token"], now)
 
 
-def _holder(session, request, shown):
-    if "card_number" in request:
-        return ledger.card_holder(session, request["card_number"])
-    return shown.household_id
-
-
 def _ticket_refusal(session, shown, ticket):
     """Why ``ticket`` (usable now, or None) cannot pay this bill, or None.
 
@@ -108,7 +98,7 @@ def _ticket_refusal(session, shown, ticket):
     return domain.ticket_refusal(ticket.balance_yen if ticket else None)
 
 
-def _at_the_counter(household_id, restaurant, household, restaurant_scope):
+def _at_the_counter(household_id, restaurant, household):
     return domain.AtTheCounter(
         household_id=household_id,
         restaurant_status=restaurant.status if restaurant else None,
@@ -117,7 +107,8 @@ def _at_the_counter(household_id, restaurant, household, restaurant_scope):
         household_region=household.region_id if household else None,
         restaurant_organisation=restaurant.organisation_id if restaurant else None,
         household_organisation=household.organisation_id if household else None,
-        restaurant_scope=restaurant_scope,
+        restaurant_scope=(restaurant.restaurant_scope if restaurant
+                          else domain.ANY_RESTAURANT_OF_REGION),
     )
 
 

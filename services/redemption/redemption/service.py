@@ -18,7 +18,7 @@ from shokudo_common.handlers import on_event
 from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
-from shokudo_common.validation import load
+from shokudo_common.validation import load, shared
 
 from redemption import (
     accounts, care, closing, counter, expiry, ledger, metrics, projections, reports, voids,
@@ -49,7 +49,7 @@ class RedemptionService(OperationalEndpoints):
     @rpc
     def redeem(self, data):
         """Pay (part of) a bill with the ticket behind a card or QR code, or decline."""
-        request = load(RedeemRequest(), data)
+        request = load(shared(RedeemRequest), data)
         return counter.redeem(self.db, self.outbox, self.qr_tokens, request, self.clock)
 
     @rpc
