@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import re
+import socket
 import uuid
 from dataclasses import dataclass
 from functools import partial, wraps
@@ -316,6 +317,20 @@ class JsonWsgiApp(WsgiApp):
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
+
+    def run(self):
+        """nameko's accept loop, with Nagle's algorithm off on every connection.
+
+        eventlet writes an answer's status line, headers and body in separate sends once it
+        outgrows the write buffer; with Nagle on, the body then waits for the client's delayed
+        acknowledgement of the headers, 40 ms on Linux: a nearby search answered in 56 ms
+        where its work took 12. Answers are whole when written; holding them back gains nothing.
+        """
+        while self._is_accepting:
+            sock, address = self._sock.accept()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self._serv.socket_timeout)
+            self.container.spawn_managed_thread(partial(self.process_request, sock, address))
 
 
 class JsonRoute(HttpRequestHandler):
