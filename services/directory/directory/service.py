@@ -6,7 +6,6 @@ printable lists); one event handler keeps each region's time zone from issuance'
 
 import base64
 import logging
-import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from shokudo_common.logs import CorrelationId
 from shokudo_common.operations import OperationalEndpoints
 from shokudo_common.outbox import Outbox
 from shokudo_common.validation import load, shared
+from shokudo_common.zones import RegionZones
 
 from directory import domain, hours, printable, search
 from directory.models import RegionZone, Restaurant
@@ -39,31 +39,7 @@ STATUS_EVENTS = {
 
 # The programs' default zone, for a region whose program the directory has not heard of.
 DEFAULT_TIME_ZONE = "Asia/Tokyo"
-# How long a replica trusts the zone it read; another replica's change reaches it after that.
-ZONE_MEMORY_SECONDS = 60
-
-
-class RegionZones:
-    """The zones this process read lately: the nearby search then makes one query, not two.
-
-    A program's zone changes perhaps once in its life; a search that judges "open now" in the
-    old zone for up to a minute after that is a fair price for a round trip less per search.
-    """
-
-    def __init__(self):
-        self._known = {}
-
-    def get(self, region_id):
-        zone, until = self._known.get(region_id, (None, 0.0))
-        return zone if time.monotonic() < until else None
-
-    def remember(self, region_id, zone):
-        self._known[region_id] = (zone, time.monotonic() + ZONE_MEMORY_SECONDS)
-
-    def forget_all(self):
-        self._known.clear()
-
-
+# Zones read lately: a nearby search then makes one query, not two.
 ZONES = RegionZones()
 
 

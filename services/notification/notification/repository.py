@@ -9,7 +9,6 @@ compiled once per process; a region's time zone is remembered for a minute (Regi
 """
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,36 +17,13 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from shokudo_common.logs import current_correlation_id
+from shokudo_common.zones import RegionZones
 
 from notification import domain
 from notification.models import Delivery, PushDevice, RegionTimeZone, TrackedTicket
 
 SEND_NOT_CONFIRMED = "send_not_confirmed"
-# How long a process trusts a zone it read; another replica's change reaches it after that.
-ZONE_MEMORY_SECONDS = 60
-
-
-class RegionZones:
-    """The zones this process read lately: a receipt then makes one query less.
-
-    A region's zone changes perhaps once in its life (a new program); a receipt written in the
-    old zone for up to a minute after that is a fair price for a round trip less per receipt.
-    """
-
-    def __init__(self):
-        self._known = {}
-
-    def get(self, region_id):
-        zone, until = self._known.get(region_id, (None, 0.0))
-        return zone if time.monotonic() < until else None
-
-    def remember(self, region_id, zone):
-        self._known[region_id] = (zone, time.monotonic() + ZONE_MEMORY_SECONDS)
-
-    def forget_all(self):
-        self._known.clear()
-
-
+# Zones read lately: a receipt then makes one query less.
 ZONES = RegionZones()
 
 
