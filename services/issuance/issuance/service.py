@@ -120,23 +120,22 @@ class IssuanceService(OperationalEndpoints):
     @rpc
     def continue_run(self, region_id, period):
         """Carry a run that ``start_run`` answered while still running through to the end."""
-        request = load(RunRequest(), {"region_id": region_id, "period": period})
-        run = runs.find(self.db, request["region_id"], request["period"])
-        if run is None:
-            raise NotFound("run_not_found", f"no issuance run for {region_id} in {period}",
-                           {"region_id": region_id, "period": period})
+        run = self._run(region_id, period)
         if run.status != domain.COMPLETED:
             run = runs.carry_out(self.db, self.outbox, run.id, self.clock.now())
         return RunOut().dump(run)
 
     @rpc
     def get_run(self, region_id, period):
+        return RunOut().dump(self._run(region_id, period))
+
+    def _run(self, region_id, period):
         request = load(RunRequest(), {"region_id": region_id, "period": period})
         run = runs.find(self.db, request["region_id"], request["period"])
         if run is None:
             raise NotFound("run_not_found", f"no issuance run for {region_id} in {period}",
                            {"region_id": region_id, "period": period})
-        return RunOut().dump(run)
+        return run
 
     @rpc
     def grant_accounts(self, region_id, period):
