@@ -48,6 +48,15 @@ if [ "$mode" = ensure ]; then
     rabbitmq-server -detached
     wait_for RabbitMQ amqp_up || exit 1
   fi
+  # The gateway's shared rate-limit counts are tested against a real Redis where one is
+  # installed (gateway/tests/test_rate_limits_shared.py); it keeps nothing on disk.
+  if command -v redis-server >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null
+  then
+    echo "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      >/dev/null
+    wait_for Redis "eval (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null" || exit 1
+  fi
   # The integration tests give themselves a vhost through the management API.
   if command -v rabbitmq-plugins >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null
   then
