@@ -47,8 +47,9 @@ def main(argv=None):
     try:
         step("checking RabbitMQ and PostgreSQL, creating databases, migrating")
         stack.prepare(fresh=True)
-    except InfrastructureMissing as missing:
-        print(missing, file=sys.stderr)
+    except (InfrastructureMissing, PortInUse) as refused:
+        # Nothing was started, and nothing of a stack still running was touched.
+        print(refused, file=sys.stderr)
         return 2
     try:
         step("starting every service and the gateway as separate processes")

@@ -80,4 +80,5 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then
   echo "RabbitMQ's management API does not answer on 127.0.0.1:15672. Enable it with:" >&2
   echo "  rabbitmq-plugins enable rabbitmq_management" >&2
 fi
+[ $missing = 0 ] && echo "infra: PostgreSQL, RabbitMQ and its management API answer on 127.0.0.1"
 exit $missing

@@ -81,8 +81,9 @@ def refuse_if_listening(port, what):
         probe.settimeout(0.5)
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise PortInUse(
-                f"port {port}, meant for {what}, is already in use: probably a process left"
-                f" from an earlier run. Find it with:  ss -ltnp 'sport = :{port}'"
+                f"port {port}, meant for {what}, is already in use: a stack still running"
+                f" (such as `make demo-keep`) or a process left from an earlier run. Find it"
+                f" with:  ss -ltnp 'sport = :{port}'"
             )
 
 
@@ -168,6 +169,9 @@ class Stack:
 
     def prepare(self, fresh=True):
         self.check_infrastructure()
+        # Before anything is dropped: a stack of this name still running would otherwise lose
+        # its databases, logs and mail, and only then be refused its ports.
+        self.refuse_taken_ports()
         if fresh:
             # Logs and mail of an earlier run would no longer match the new databases.
             for folder in ("logs", "mail"):
@@ -215,6 +219,13 @@ class Stack:
         index = [c.name for c in COMPONENTS].index(component.name)
         offset = 0 if component.name == "gateway" else 1 + index
         return self.port_base + offset + 10 * replica
+
+    def refuse_taken_ports(self):
+        """Raise :class:`PortInUse` when a port of this stack (one replica of each component,
+        and the SMTP sink) is already taken."""
+        refuse_if_listening(self.smtp_port, "the SMTP sink")
+        for component in COMPONENTS:
+            refuse_if_listening(self.port_for(component, 0), f"{component.name} replica 0")
 
     def start_smtp_sink(self):
         refuse_if_listening(self.smtp_port, "the SMTP sink")

@@ -111,7 +111,10 @@ def _too_large():
 
 
 def check_media_type(request, accepts):
-    """Refuse (415) a body sent as a type the route does not read, or with no type at all."""
+    """Refuse (415) a body sent as a type the route does not read, or with no type at all;
+    a JSON route sent no body at all hears that first (400), whatever its type."""
+    if JSON_TYPES[0] in accepts and _sent_nothing(request):
+        raise _malformed(f"the request body is empty; send a JSON object as {JSON_TYPES[0]}")
     sent = request.mimetype
     json_like = sent.endswith("+json") and JSON_TYPES[0] in accepts
     if sent in accepts or json_like:
@@ -121,6 +124,14 @@ def check_media_type(request, accepts):
         f"send the body as {' or '.join(accepts)}, not {sent or 'without a Content-Type'}",
         {"accepted": list(accepts)},
     )
+
+
+def _sent_nothing(request):
+    """No body: no length, or a length of 0, and not chunked. (eventlet takes a request that
+    names no Content-Type for text/plain, so a bare POST would otherwise hear "not text/plain".)
+    """
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return not chunked and not request.content_length
 
 
 def json_body(request):

@@ -146,6 +146,17 @@ def test_a_body_of_another_type_than_json_is_a_415_naming_the_one_to_send(
     assert services.enrollment.calls == []
 
 
+@pytest.mark.parametrize("headers", [{}, {"Content-Type": "text/plain"}])
+def test_a_json_route_sent_no_body_at_all_is_told_to_send_one(gateway, services, token_for, ids,
+                                                               headers):
+    response = gateway.post(households_path(ids), token=token_for("organisation_a"),
+                            headers=headers)
+
+    error = assert_error(response, 400, "invalid_json")
+    assert "empty" in error["detail"] and "application/json" in error["detail"]
+    assert services.enrollment.calls == []
+
+
 def test_a_json_flavoured_media_type_is_json(gateway, services, ids):
     body = json.dumps({"activation_code": ids.activation_code}).encode()
 
