@@ -7,7 +7,8 @@
    across) through the directory's own checks and derived fields (``directory.bulk``), in one
    multi-row insert, and the region's time zone as its program would have announced it.
 2. Starts the directory and the gateway as processes, on databases ``shokudo_nearby_*``, a
-   RabbitMQ vhost ``shokudo-nearby`` (``BENCH_NEARBY_NAME`` names another) and ports ``BENCH_PORT_BASE`` (18700) and up, unless
+   RabbitMQ vhost ``shokudo-nearby`` (``BENCH_NEARBY_NAME`` names another) and ports
+   ``BENCH_PORT_BASE`` (18700) and up, unless
    ``BENCH_GATEWAY_URL`` and ``BENCH_DIRECTORY_DB`` name a running stack to use instead.
 3. For ``BENCH_SECONDS`` (10), ``BENCH_CLIENTS`` (4) clients each send
    ``GET /v1/regions/bench-nearby-ku/restaurants/nearby?lat=…&lon=…&radius_m=1000&open_now=true``

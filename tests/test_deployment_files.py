@@ -5,8 +5,9 @@ Prometheus, and refer only to files that exist. deploy/k8s has its own tests
 
 These tests read the files; no engine is needed. docker-compose.yml is validated against the
 Compose Specification's JSON schema (vendored in deploy/compose/, see compose-spec.SOURCE.md),
-and, where a docker CLI with the compose plug-in is on the machine, also handed to it to parse. One integration test runs deploy/migrate.py,
-the step every deployment starts with, against a real PostgreSQL and RabbitMQ.
+and, where a docker CLI with the compose plug-in is on the machine, also handed to it to
+parse. One integration test runs deploy/migrate.py, the step every deployment starts with,
+against a real PostgreSQL and RabbitMQ.
 """
 
 import importlib.util

@@ -316,7 +316,8 @@ def test_every_secret_asked_for_exists(objects):
                     if ref:
                         asked.append((name, ref["name"], ref["key"]))
         if kind == "TriggerAuthentication":
-            asked += [(name, ref["name"], ref["key"]) for ref in workload["spec"]["secretTargetRef"]]
+            asked += [(name, ref["name"], ref["key"])
+                      for ref in workload["spec"]["secretTargetRef"]]
     assert len(asked) >= len(COMPONENTS) + 2 * len(SERVICES)
     assert [a for a in asked if a[2] not in written.get(a[1], ())] == []
 

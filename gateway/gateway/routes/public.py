@@ -20,4 +20,5 @@ class PublicRoutes:
         """Partner restaurants near a point, nearest first: open now, by name, by flags."""
         query = load_query(shared(schemas.NearbyQuery), request)
         criteria = {"latitude": query.pop("lat"), "longitude": query.pop("lon"), **query}
-        return shared(schemas.NearbyAnswer).dump(self.directory.nearby_restaurants(region_id, criteria))
+        found = self.directory.nearby_restaurants(region_id, criteria)
+        return shared(schemas.NearbyAnswer).dump(found)

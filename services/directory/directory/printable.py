@@ -1,11 +1,12 @@
 """The printed list of a region's partner restaurants, for organisations to hand to families.
 
-Restaurants are grouped by area (地域), areas in the order of their text (code points: there
-is no reading of area names to sort by), restaurants by their kana name within each; a restaurant with no area comes last under その他. Both forms carry the
-same columns: name, kana, area, address, phone, hours in plain Japanese and the flags'
-Japanese labels. The CSV is UTF-8 with a byte order mark and CRLF lines, so Excel opens it as
-it is; the PDF is A4 in reportlab's built-in Japanese font (HeiseiKakuGo-W5, a CID font that
-PDF readers supply: no font file is shipped or downloaded).
+Restaurants are grouped by area (地域), areas in the order of their text (code points: there is
+no reading of area names to sort by), restaurants by their kana name within each; a restaurant
+with no area comes last under その他. Both forms carry the same columns: name, kana, area,
+address, phone, hours in plain Japanese and the flags' Japanese labels. The CSV is UTF-8 with a
+byte order mark and CRLF lines, so Excel opens it as it is; the PDF is A4 in reportlab's
+built-in Japanese font (HeiseiKakuGo-W5, a CID font that PDF readers supply: no font file is
+shipped or downloaded).
 """
 
 import csv

@@ -389,7 +389,8 @@ def test_redeemed_and_counter_paid_yen_are_counted_by_region(service, world, res
     def sample(name):
         return REGISTRY.get_sample_value(name, {"region_id": REGION}) or 0
 
-    redeemed, paid = sample("shokudo_redeemed_yen_total"), sample("shokudo_paid_by_families_yen_total")
+    redeemed = sample("shokudo_redeemed_yen_total")
+    paid = sample("shokudo_paid_by_families_yen_total")
 
     service.redeem(bill(restaurant, 4200, card_number=card))
 

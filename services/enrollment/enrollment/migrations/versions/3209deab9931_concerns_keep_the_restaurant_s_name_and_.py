@@ -24,7 +24,8 @@ def upgrade() -> None:
     op.create_table('region_zones',
     sa.Column('region_id', sa.String(length=64), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'),
+              nullable=False),
     sa.PrimaryKeyConstraint('region_id')
     )
     op.add_column('concerns', sa.Column('restaurant_name', sa.Text(), nullable=True))

@@ -33,8 +33,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['to_organisation_id'], ['organisations.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('household_moves_left_ref', 'household_moves', ['from_organisation_id', 'external_ref'], unique=False)
-    op.create_index(op.f('ix_household_moves_household_id'), 'household_moves', ['household_id'], unique=False)
+    op.create_index('household_moves_left_ref', 'household_moves',
+                    ['from_organisation_id', 'external_ref'], unique=False)
+    op.create_index(op.f('ix_household_moves_household_id'), 'household_moves',
+                    ['household_id'], unique=False)
     # ### end Alembic commands ###
 
 
