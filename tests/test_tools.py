@@ -4,6 +4,7 @@ import pytest
 from _pytest.outcomes import Failed, Skipped
 
 import tools
+from shokudo_common import testing
 
 
 @pytest.mark.parametrize("environ, uid, expected", [
@@ -14,13 +15,13 @@ import tools
     ({}, 0, True),  # .ci/run runs as root
 ])
 def test_ci_is_told_by_its_variable_or_by_running_as_root(environ, uid, expected):
-    assert tools.under_ci(environ, uid) is expected
+    assert testing.under_ci(environ, uid) is expected
 
 
 @pytest.mark.parametrize("ci, outcome", [(False, Skipped), (True, Failed)])
 def test_a_missing_tool_skips_its_checks_except_under_ci(monkeypatch, ci, outcome):
     monkeypatch.setattr(tools.shutil, "which", lambda tool: None)
-    monkeypatch.setattr(tools, "under_ci", lambda: ci)
+    monkeypatch.setattr(testing, "under_ci", lambda: ci)
 
     with pytest.raises(outcome, match="promtool is not installed"):
         tools.require("promtool")

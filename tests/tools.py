@@ -5,10 +5,9 @@ variable CI set, or running as root, as .ci/run does) it fails them: a check tha
 proves nothing, and a green run would hide that the alerts or manifests were never checked.
 """
 
-import os
 import shutil
 
-import pytest
+from shokudo_common.testing import prerequisite_missing
 
 # How each tool gets onto a machine; scripts/infra.sh installs what Debian packages.
 HOW_TO_GET = {
@@ -18,18 +17,9 @@ HOW_TO_GET = {
 }
 
 
-def under_ci(environ=None, uid=None):
-    environ = os.environ if environ is None else environ
-    uid = os.geteuid() if uid is None else uid
-    return environ.get("CI", "").lower() not in ("", "0", "false", "no") or uid == 0
-
-
 def require(tool):
     """The path of ``tool``; skips the test without it, or fails it under CI."""
     path = shutil.which(tool)
     if path is not None:
         return path
-    message = f"{tool} is not installed ({HOW_TO_GET[tool]})"
-    if under_ci():
-        pytest.fail(f"{message}; under CI a missing tool fails its checks", pytrace=False)
-    pytest.skip(message)
+    prerequisite_missing(f"{tool} is not installed ({HOW_TO_GET[tool]})")

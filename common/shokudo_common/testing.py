@@ -1,4 +1,5 @@
-"""Test helpers shared by the services' own tests: a real, migrated PostgreSQL database.
+"""Test helpers shared by the services' own tests: a real, migrated PostgreSQL database, and
+what a test does when a prerequisite of the machine is missing.
 
 Service tests talk to PostgreSQL for real (constraints, locks and JSONB behave as in
 production); nameko's ``worker_factory`` supplies the service instance.
@@ -88,3 +89,19 @@ def database_fixtures(service, migrations_dir, metadata):
         session.close()
 
     return database, session
+
+
+def under_ci(environ=None, uid=None):
+    """True under CI: the variable ``CI`` set, or running as root, as ``.ci/run`` does."""
+    environ = os.environ if environ is None else environ
+    uid = os.geteuid() if uid is None else uid
+    return environ.get("CI", "").lower() not in ("", "0", "false", "no") or uid == 0
+
+
+def prerequisite_missing(message):
+    """Skip the test on a developer's machine, saying what is missing; fail it under CI, where a
+    skipped check would prove nothing and a green run would hide that it never ran."""
+    if under_ci():
+        pytest.fail(f"{message}; under CI a missing prerequisite fails its checks",
+                    pytrace=False)
+    pytest.skip(message)

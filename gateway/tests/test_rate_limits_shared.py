@@ -14,6 +14,8 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from shokudo_common.testing import prerequisite_missing
+
 from gateway.errors import TooManyRequests
 from gateway.throttle import Throttle
 
@@ -28,19 +30,12 @@ def redis_answers(host="127.0.0.1", port=6379):
         return False
 
 
-def under_ci():
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no") or \
-        os.geteuid() == 0
-
-
 @pytest.fixture
 def replicas():
     """Two gateway replicas' throttles, each with a storage of its own on the same Redis."""
     if not redis_answers():
-        message = "no Redis answers on 127.0.0.1:6379 (scripts/infra.sh ensure starts one)"
-        if under_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        prerequisite_missing("no Redis answers on 127.0.0.1:6379"
+                             " (scripts/infra.sh ensure starts one)")
     storages = [storage_from_string(REDIS) for _ in range(2)]
     rules = {"sign_in_per_address": parse_many("3/minute")}
     yield [Throttle(MovingWindowRateLimiter(storage), rules, slow_after=5, delay_seconds=2)
