@@ -226,23 +226,22 @@ def _parameters(spec, converter):
     if spec.query is not None:
         parameters.append({"in": "query", "schema": spec.query})
     if spec.idempotent:
-        key = schemas.IdempotencyHeader().fields["key"]
-        parameters.append({
-            "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
-            "schema": converter.field2property(key),
-            "description": "The same key again gets the first answer, and the change is made "
-                           "once: send it with every request you may have to retry.",
-        })
+        parameters.append(_optional_header(
+            IDEMPOTENCY_HEADER, schemas.IdempotencyHeader().fields["key"], converter,
+            "The same key again gets the first answer, and the change is made once: send it "
+            "with every request you may have to retry."))
     if spec.personal_data:
-        reason = schemas.AccessReasonHeader().fields["reason"]
-        parameters.append({
-            "in": "header", "name": ACCESS_REASON_HEADER, "required": False,
-            "schema": converter.field2property(reason),
-            "description": "Why you open this household's records, kept in the access trail "
-                           "with who and when (up to 200 characters; percent-encode "
-                           "Japanese as UTF-8). Never a name or other personal detail.",
-        })
+        parameters.append(_optional_header(
+            ACCESS_REASON_HEADER, schemas.AccessReasonHeader().fields["reason"], converter,
+            "Why you open this household's records, kept in the access trail with who and "
+            "when (up to 200 characters; percent-encode Japanese as UTF-8). Never a name or "
+            "other personal detail."))
     return parameters
+
+
+def _optional_header(name, field, converter, description):
+    return {"in": "header", "name": name, "required": False,
+            "schema": converter.field2property(field), "description": description}
 
 
 def _body_content(spec):
