@@ -45,7 +45,7 @@ def main(argv=None):
     # finally below, so no service is left running on its own.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        step("checking RabbitMQ and PostgreSQL, creating databases, migrating")
+        step("checking RabbitMQ, PostgreSQL and the ports; then creating databases, migrating")
         stack.prepare(fresh=True)
     except (InfrastructureMissing, PortInUse) as refused:
         # Nothing was started, and nothing of a stack still running was touched.

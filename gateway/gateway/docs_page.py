@@ -47,9 +47,10 @@ def _route(path, method, operation):
 
 
 def _parameter(parameter):
+    schema = parameter.get("schema", {})
     return {"name": parameter["name"], "in": parameter["in"],
-            "required": parameter.get("required", False),
-            "type": describe(parameter.get("schema", {}))}
+            "required": parameter.get("required", False), "type": describe(schema),
+            "description": parameter.get("description") or schema.get("description", "")}
 
 
 def _response(status, response):

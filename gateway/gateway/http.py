@@ -235,6 +235,18 @@ def refuse_unknown_query(request, query):
             {"fields": {_printable(name): ["Unknown field."] for name in unknown}})
 
 
+def refuse_repeated_query(request):
+    """Refuse (422, by name) a query parameter given twice: only the first would count, so
+    ``?flags=a&flags=b`` would quietly search for ``a`` alone. Lists go comma-separated."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise InvalidInput(
+            "invalid_input", "query parameters given more than once: "
+            + ", ".join(map(_printable, repeated)),
+            {"fields": {_printable(name): ["Given more than once; separate a list by commas."]
+                        for name in repeated}})
+
+
 def _printable(name):
     return name.encode("unicode_escape").decode("ascii")
 
@@ -466,6 +478,7 @@ def route(method, url, serves, *, body=None, query=None, answer=None, status=200
             if caller is not None:
                 _in_scope(self, request, url, caller, values)
             refuse_unknown_query(request, query)
+            refuse_repeated_query(request)
             if accepts:
                 check_media_type(request, accepts)
             request.personal_data = personal_data

@@ -606,7 +606,10 @@ class NearbyQuery(Schema):
     open_now = fields.Boolean(load_default=False)
     q = fields.String(validate=validate.Length(max=100),
                       metadata={"description": "name, kana, area or address"})
-    flags = FlagList(metadata={"description": "every flag must hold"})
+    flags = FlagList(metadata={
+        "description": "flags separated by commas, every one must hold: "
+                       + ", ".join(passthrough.RESTAURANT_FLAGS),
+        "example": "allergy_menu,takeout"})
     limit = fields.Integer(validate=validate.Range(1, 100),
                            metadata={"description": "20 unless given"})
 

@@ -119,6 +119,9 @@ def test_the_docs_page_shows_each_route_who_may_call_it_and_loads_nothing(gatewa
     assert "/v1/organisations/{organisation_id}/households" in page
     assert "Serves the roles: operator, organisation." in page
     assert "household_cap_reached" in page
+    # Each parameter says what it is, as the document does.
+    assert "metres, 2000 unless given" in page
+    assert "flags separated by commas" in page
     assert "<script" not in page and "http://" not in page.replace("http://www.w3", "")
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; style-src 'sha256-")

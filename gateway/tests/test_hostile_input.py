@@ -128,6 +128,16 @@ def test_unknown_query_parameters_are_refused_by_name_before_any_service(
     assert services.enrollment.calls == services.issuance.calls == []
 
 
+def test_a_query_parameter_given_twice_is_refused_by_name_not_half_read(gateway, services):
+    response = gateway.get("/v1/regions/hoshizora-ku/restaurants/nearby", params=[
+        ("lat", "35.7"), ("lon", "139.7"), ("flags", "allergy_menu"), ("flags", "takeout")])
+
+    assert response.status_code == 422
+    assert fields_named(response) == {
+        "flags": "Given more than once; separate a list by commas."}
+    assert services.directory.calls == []
+
+
 def test_known_query_parameters_still_pass(gateway, services, token_for, ids):
     response = gateway.get(f"/v1/organisations/{ids.organisation_a}/households",
                            params={"status": "active"}, token=token_for("operator"))
